@@ -1,0 +1,184 @@
+/**
+ * The `latchkey` command. Each command is a small function over the same services the server uses.
+ */
+import { Command } from 'commander';
+import { loadConfig } from './config.js';
+import { discoverSite } from './indieauth/discovery.js';
+import { formatDiscovery } from './indieauth/doctor.js';
+import { validateProfileUrl } from './indieauth/urls.js';
+import { silentLogger } from './log.js';
+import { startServer } from './server.js';
+import { createServices, type Services } from './services.js';
+import { listAccessTokens, revokeAccessTokenById } from './store/tokens.js';
+import { addTrustedEndpoint, listTrustedEndpoints, removeTrustedEndpoint } from './store/trusted-endpoints.js';
+import { canonicalEndpoint } from './tokens/mintoken.js';
+import { VERSION } from './version.js';
+
+/** Runs `fn` with services on a quiet logger, then closes them. */
+async function withServices<T>(fn: (services: Services) => Promise<T>): Promise<T> {
+  const services = await createServices(loadConfig(), { logger: silentLogger() });
+  try {
+    return await fn(services);
+  } finally {
+    await services.close();
+  }
+}
+
+function endpointArgument(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${url} is not a URL. Give the full address, e.g. https://example.com/auth/`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('The endpoint must be an http(s) URL.');
+  return canonicalEndpoint(url);
+}
+
+const date = (epoch: number | null) => (epoch === null ? '-' : new Date(epoch * 1000).toISOString().slice(0, 16).replace('T', ' '));
+
+export function buildProgram(): Command {
+  const program = new Command('latchkey').version(VERSION).description('Sign in with your own website.');
+
+  program
+    .command('serve')
+    .description('run the server (HOST:PORT, default 127.0.0.1:3000)')
+    .action(async () => {
+      const server = await startServer(loadConfig());
+      const stop = async (signal: string) => {
+        server.services.logger.info({ event: 'server.stopping', signal }, 'stopping');
+        await server.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+
+  program
+    .command('migrate')
+    .description('create or update the database schema (also done at start)')
+    .action(() =>
+      withServices(async (s) => {
+        console.log(`Database schema is up to date (${s.store.dialect}).`);
+      }),
+    );
+
+  const trust = program.command('trust').description('authorization endpoints whose codes the token endpoint accepts');
+  trust
+    .command('add <url>')
+    .description('trust an authorization endpoint, e.g. https://example.com/auth/')
+    .action((url: string) =>
+      withServices(async (s) => {
+        const endpoint = endpointArgument(url);
+        const added = await addTrustedEndpoint(s.store.db, endpoint);
+        console.log(added ? `Trusted ${endpoint}` : `${endpoint} was already trusted.`);
+      }),
+    );
+  trust
+    .command('remove <url>')
+    .description('stop trusting an authorization endpoint')
+    .action((url: string) =>
+      withServices(async (s) => {
+        const endpoint = endpointArgument(url);
+        const removed = await removeTrustedEndpoint(s.store.db, endpoint);
+        console.log(removed ? `No longer trusting ${endpoint}` : `${endpoint} was not trusted.`);
+        if (!removed) process.exitCode = 1;
+      }),
+    );
+  trust
+    .command('list')
+    .description('list trusted authorization endpoints')
+    .action(() =>
+      withServices(async (s) => {
+        const urls = await listTrustedEndpoints(s.store.db);
+        console.log(urls.length ? urls.join('\n') : 'No trusted authorization endpoints. Add one with `latchkey trust add URL`.');
+      }),
+    );
+
+  const tokens = program.command('tokens').description('issued access tokens');
+  tokens
+    .command('list')
+    .description('list active access tokens (newest first)')
+    .option('--me <url>', 'only tokens for this profile URL')
+    .option('--all', 'include expired and revoked tokens')
+    .action((options: { me?: string; all?: boolean }) =>
+      withServices(async (s) => {
+        let me: string | undefined;
+        if (options.me) {
+          const check = validateProfileUrl(options.me);
+          if (!check.ok) throw new Error(`--me: ${check.reason}`);
+          me = check.url;
+        }
+        const rows = await listAccessTokens(s.store.db, { me, activeAt: options.all ? undefined : s.tokens.now() });
+        if (rows.length === 0) {
+          console.log('No tokens.');
+          return;
+        }
+        console.log(['ID', 'ME', 'CLIENT', 'SCOPE', 'ISSUED', 'EXPIRES', 'LAST USED', 'REVOKED'].join('\t'));
+        for (const t of rows) {
+          console.log(
+            [t.id, t.me, t.clientId, t.scope, date(t.createdAt), date(t.expiresAt), date(t.lastUsedAt), date(t.revokedAt)].join('\t'),
+          );
+        }
+      }),
+    );
+  tokens
+    .command('revoke <id>')
+    .description('revoke an access token by the ID shown in `tokens list`')
+    .action((id: string) =>
+      withServices(async (s) => {
+        const revoked = await revokeAccessTokenById(s.store.db, id, s.tokens.now());
+        console.log(revoked ? `Revoked token ${id}.` : `No active token with ID ${id}.`);
+        if (!revoked) process.exitCode = 1;
+      }),
+    );
+
+  const rs = program.command('resource-server').description('credentials for resource servers calling /introspect');
+  rs.command('add <name>')
+    .description('create a credential; its secret is printed once')
+    .action((name: string) =>
+      withServices(async (s) => {
+        const created = await s.resourceServers.create(name);
+        console.log(`Resource server "${created.name}" created. Its introspection secret (shown only now):\n`);
+        console.log(created.secret);
+        console.log('\nCall POST /introspect with the header "Authorization: Bearer <secret>".');
+      }),
+    );
+  rs.command('list')
+    .description('list resource servers')
+    .action(() =>
+      withServices(async (s) => {
+        const rows = await s.resourceServers.list();
+        if (rows.length === 0) console.log('No resource servers. Add one with `latchkey resource-server add NAME`.');
+        for (const r of rows) console.log(`${r.name}\tcreated ${date(r.createdAt)}\tlast used ${date(r.lastUsedAt)}`);
+      }),
+    );
+  rs.command('remove <name>')
+    .description('delete a resource server and its secret')
+    .action((name: string) =>
+      withServices(async (s) => {
+        const removed = await s.resourceServers.remove(name);
+        console.log(removed ? `Removed "${name}".` : `No resource server named "${name}".`);
+        if (!removed) process.exitCode = 1;
+      }),
+    );
+
+  program
+    .command('doctor <url>')
+    .description('discover a site the way sign-in does and explain what was found')
+    .action((url: string) =>
+      withServices(async (s) => {
+        const report = await discoverSite(url, s.fetcher);
+        console.log(formatDiscovery(report));
+      }),
+    );
+
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    console.error(`latchkey: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });

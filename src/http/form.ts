@@ -1,0 +1,76 @@
+/**
+ * Strict parsing of `application/x-www-form-urlencoded` request bodies for the OAuth endpoints.
+ * RFC 6749 §3.1 / §3.2: parameters MUST NOT be repeated; values with control characters are refused
+ * (SECURITY A6) so nothing downstream can smuggle CR/LF into a header or a log line.
+ */
+import type { Context } from 'hono';
+import { InvalidRequest } from '../indieauth/errors.js';
+
+export type Params = ReadonlyMap<string, string>;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export function parseParams(text: string): Params {
+  const params = new Map<string, string>();
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (params.has(key)) throw new InvalidRequest(`The parameter "${safeName(key)}" was sent more than once.`);
+    if (CONTROL.test(value) || CONTROL.test(key)) {
+      throw new InvalidRequest(`The parameter "${safeName(key)}" contains control characters.`);
+    }
+    params.set(key, value);
+  }
+  return params;
+}
+
+/** Reads the request body as form parameters; JSON bodies are accepted too, for convenience. */
+export async function readForm(c: Context): Promise<Params> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const text = await c.req.text();
+  if (type === 'application/json') return parseJsonParams(text);
+  if (type !== '' && type !== 'application/x-www-form-urlencoded') {
+    throw new InvalidRequest('Send the parameters as application/x-www-form-urlencoded.');
+  }
+  return parseParams(text);
+}
+
+function parseJsonParams(text: string): Params {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new InvalidRequest('The request body is not valid JSON.');
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new InvalidRequest('The request body must be a JSON object.');
+  }
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(data)) {
+    if (typeof value !== 'string') throw new InvalidRequest(`The parameter "${safeName(key)}" must be a string.`);
+    form.append(key, value);
+  }
+  return parseParams(form.toString());
+}
+
+/** A required, non-empty parameter. */
+export function required(params: Params, name: string): string {
+  const value = params.get(name);
+  if (value === undefined || value === '') throw new InvalidRequest(`The "${name}" parameter is missing.`);
+  return value;
+}
+
+export function optional(params: Params, name: string): string | undefined {
+  const value = params.get(name);
+  return value === '' ? undefined : value;
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^\w.-]/g, '?').slice(0, 40);
+}
+
+/** The bearer token of an `Authorization: Bearer …` header (RFC 6750 §2.1), if any. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+  return match?.[1];
+}

@@ -1,0 +1,36 @@
+/**
+ * Authorization server metadata (RFC 8414 §2, IndieAuth §4.1.1, PROTOCOL §11). Only endpoints this
+ * build really serves are advertised, so clients never discover a URL that answers 404.
+ */
+import { KNOWN_SCOPES } from './scopes.js';
+
+export interface ServerMetadata {
+  issuer: string;
+  token_endpoint: string;
+  introspection_endpoint: string;
+  introspection_endpoint_auth_methods_supported: string[];
+  revocation_endpoint: string;
+  revocation_endpoint_auth_methods_supported: string[];
+  scopes_supported: string[];
+  response_types_supported: string[];
+  grant_types_supported: string[];
+  code_challenge_methods_supported: string[];
+  authorization_response_iss_parameter_supported: boolean;
+}
+
+export function serverMetadata(issuer: string): ServerMetadata {
+  const at = (path: string) => new URL(path, issuer).href;
+  return {
+    issuer,
+    token_endpoint: at('token'),
+    introspection_endpoint: at('introspect'),
+    introspection_endpoint_auth_methods_supported: ['Bearer'],
+    revocation_endpoint: at('revoke'),
+    revocation_endpoint_auth_methods_supported: ['none'],
+    scopes_supported: [...KNOWN_SCOPES],
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code'],
+    code_challenge_methods_supported: ['S256'],
+    authorization_response_iss_parameter_supported: true,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Wires the services from a Config: store (migrated), fetcher, token services. Both the server and
+ * the CLI start here, so they always see the same store and rules.
+ */
+import type { Config } from './config.js';
+import { discoverAuthorizationEndpoint } from './indieauth/discovery.js';
+import { createLogger, type Logger } from './log.js';
+import { createFetcher } from './net/fetch.js';
+import type { Fetcher } from './net/types.js';
+import { openStore, type Store } from './store/db.js';
+import { putSettingIfAbsent } from './store/settings.js';
+import { AccessTokenService } from './tokens/access-tokens.js';
+import type { DiscoverAuthorizationEndpoint } from './tokens/mintoken.js';
+import { ResourceServerService } from './tokens/resource-servers.js';
+import { randomToken } from './tokens/secrets.js';
+import { VERSION } from './version.js';
+
+export interface Services {
+  config: Config;
+  store: Store;
+  fetcher: Fetcher;
+  logger: Logger;
+  tokens: AccessTokenService;
+  resourceServers: ResourceServerService;
+  discover: DiscoverAuthorizationEndpoint;
+  /** HMAC/cookie keys; the first signs (SECURITY R7). */
+  secrets: string[];
+  close(): Promise<void>;
+}
+
+export interface ServiceOverrides {
+  logger?: Logger;
+  fetcher?: Fetcher;
+  clock?: () => number;
+}
+
+export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const store = openStore(config.databaseUrl);
+  try {
+    await store.migrate();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const secrets =
+    config.secrets.length > 0 ? config.secrets : [await putSettingIfAbsent(store.db, 'secret', randomToken())];
+
+  const owned = overrides.fetcher
+    ? undefined
+    : createFetcher({
+        connectTo: config.connectTo,
+        allowPrivateNetwork: config.allowPrivateNetwork,
+        userAgent: `Latchkey/${VERSION} (+${config.publicUrl})`,
+        ...config.fetch,
+        logger,
+      });
+  const fetcher: Fetcher = overrides.fetcher ?? (owned as Fetcher);
+  const tokens = new AccessTokenService({ store, tokenTtl: config.tokenTtl, clock: overrides.clock });
+  const resourceServers = new ResourceServerService(store, overrides.clock);
+
+  return {
+    config,
+    store,
+    fetcher,
+    logger,
+    tokens,
+    resourceServers,
+    secrets,
+    discover: (me) => discoverAuthorizationEndpoint(me, fetcher),
+    async close() {
+      await owned?.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * Schema migrations, in code so they ship inside the build. Each runs once, in order; they run at
+ * start-up and by `latchkey migrate`. Never edit a released migration: add the next one.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+// Migrations see an untyped database: the schema they create is what `schema.ts` then describes.
+type AnyDb = Kysely<unknown>;
+
+const m001_foundation: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('settings')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('trusted_endpoints')
+      .addColumn('url', 'text', (c) => c.primaryKey())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('resource_servers')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('secret_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint')
+      .execute();
+    await db.schema
+      .createTable('grants')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('source', 'text', (c) => c.notNull())
+      .addColumn('authorization_endpoint', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('grants_me').on('grants').column('me').execute();
+    await db.schema
+      .createTable('access_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('grant_id', 'text', (c) => c.notNull().references('grants.id'))
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('access_tokens_grant').on('access_tokens').column('grant_id').execute();
+    await db.schema.createIndex('access_tokens_me').on('access_tokens').column('me').execute();
+    await db.schema.createIndex('access_tokens_expires').on('access_tokens').column('expires_at').execute();
+    await db.schema
+      .createTable('redeemed_codes')
+      .addColumn('code_hash', 'text', (c) => c.primaryKey())
+      .addColumn('grant_id', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
+export const migrations: Record<string, Migration> = {
+  '001_foundation': m001_foundation,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

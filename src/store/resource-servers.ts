@@ -1,0 +1,55 @@
+/** Resource servers that may call `/introspect` (RFC 7662 §2.1 requires the caller be authorized). */
+import type { Kysely } from 'kysely';
+import { now } from './db.js';
+import type { Database } from './schema.js';
+
+export interface ResourceServer {
+  id: string;
+  name: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+export async function insertResourceServer(
+  db: Kysely<Database>,
+  row: { id: string; name: string; secretHash: string },
+): Promise<void> {
+  await db
+    .insertInto('resource_servers')
+    .values({ id: row.id, name: row.name, secret_hash: row.secretHash, created_at: now(), last_used_at: null })
+    .execute();
+}
+
+
+export async function touchResourceServer(db: Kysely<Database>, id: string, at: number): Promise<void> {
+  await db.updateTable('resource_servers').set({ last_used_at: at }).where('id', '=', id).execute();
+}
+
+export async function listResourceServers(db: Kysely<Database>): Promise<ResourceServer[]> {
+  const rows = await db
+    .selectFrom('resource_servers')
+    .select(['id', 'name', 'created_at', 'last_used_at'])
+    .orderBy('name')
+    .execute();
+  return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at }));
+}
+
+export async function deleteResourceServer(db: Kysely<Database>, name: string): Promise<boolean> {
+  const result = await db.deleteFrom('resource_servers').where('name', '=', name).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/** The row and stored secret hash for an id; the caller compares hashes in constant time. */
+export async function findResourceServerCredential(
+  db: Kysely<Database>,
+  id: string,
+): Promise<(ResourceServer & { secretHash: string }) | undefined> {
+  const row = await db
+    .selectFrom('resource_servers')
+    .select(['id', 'name', 'secret_hash', 'created_at', 'last_used_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return (
+    row && { id: row.id, name: row.name, secretHash: row.secret_hash, createdAt: row.created_at, lastUsedAt: row.last_used_at }
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * Table types for Kysely. Portable SQL only (DESIGN "Data"): text, integer epoch seconds, no arrays;
+ * scopes are space-separated strings. Secrets are never stored, only their SHA-256 hashes (SECURITY D7).
+ */
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+/** Authorization endpoints whose codes the token endpoint accepts (Mintoken's `settings` rows). */
+export interface TrustedEndpointsTable {
+  url: string;
+  created_at: number;
+}
+
+/** Resource servers allowed to call `/introspect`; the secret is shown once and stored hashed. */
+export interface ResourceServersTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** One authorization a person gave one client; tokens hang off it so a grant revokes as a whole. */
+export interface GrantsTable {
+  id: string;
+  me: string;
+  client_id: string;
+  scope: string;
+  /** How the grant came about: 'mintoken' (code verified with a trusted endpoint) or 'code'. */
+  source: string;
+  /** The authorization endpoint that vouched for `me` (Mintoken mode), else null. */
+  authorization_endpoint: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AccessTokensTable {
+  id: string;
+  token_hash: string;
+  grant_id: string;
+  me: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/**
+ * Codes from other authorization endpoints that already produced a token. Stateless endpoints such as
+ * selfauth verify a code as often as it is presented until it expires; remembering the hash makes the
+ * exchange single-use here too (RFC 6749 §4.1.2: a code MUST NOT be used more than once).
+ */
+export interface RedeemedCodesTable {
+  code_hash: string;
+  grant_id: string;
+  expires_at: number;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  trusted_endpoints: TrustedEndpointsTable;
+  resource_servers: ResourceServersTable;
+  grants: GrantsTable;
+  access_tokens: AccessTokensTable;
+  redeemed_codes: RedeemedCodesTable;
+}

@@ -1,0 +1,187 @@
+/**
+ * Grants and access tokens. Verification is the hot path: one indexed lookup by token hash
+ * (DESIGN "Fast where it matters"); revoking a grant marks its tokens too, so the lookup never joins.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface GrantRow {
+  id: string;
+  me: string;
+  clientId: string;
+  scope: string;
+  source: 'mintoken' | 'code';
+  authorizationEndpoint: string | null;
+  createdAt: number;
+}
+
+export interface AccessTokenRow {
+  id: string;
+  tokenHash: string;
+  grantId: string;
+  me: string;
+  clientId: string;
+  scope: string;
+  createdAt: number;
+  expiresAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+export async function insertGrant(db: Kysely<Database>, grant: GrantRow): Promise<void> {
+  await db
+    .insertInto('grants')
+    .values({
+      id: grant.id,
+      me: grant.me,
+      client_id: grant.clientId,
+      scope: grant.scope,
+      source: grant.source,
+      authorization_endpoint: grant.authorizationEndpoint,
+      created_at: grant.createdAt,
+      revoked_at: null,
+    })
+    .execute();
+}
+
+export async function insertAccessToken(db: Kysely<Database>, token: AccessTokenRow): Promise<void> {
+  await db
+    .insertInto('access_tokens')
+    .values({
+      id: token.id,
+      token_hash: token.tokenHash,
+      grant_id: token.grantId,
+      me: token.me,
+      client_id: token.clientId,
+      scope: token.scope,
+      created_at: token.createdAt,
+      expires_at: token.expiresAt,
+      last_used_at: token.lastUsedAt,
+      revoked_at: token.revokedAt,
+    })
+    .execute();
+}
+
+const tokenColumns = [
+  'id',
+  'token_hash',
+  'grant_id',
+  'me',
+  'client_id',
+  'scope',
+  'created_at',
+  'expires_at',
+  'last_used_at',
+  'revoked_at',
+] as const;
+
+type TokenRecord = Pick<Database['access_tokens'], (typeof tokenColumns)[number]>;
+
+function toRow(r: TokenRecord): AccessTokenRow {
+  return {
+    id: r.id,
+    tokenHash: r.token_hash,
+    grantId: r.grant_id,
+    me: r.me,
+    clientId: r.client_id,
+    scope: r.scope,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export async function findAccessTokenByHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+): Promise<AccessTokenRow | undefined> {
+  const row = await db.selectFrom('access_tokens').select(tokenColumns).where('token_hash', '=', tokenHash).executeTakeFirst();
+  return row && toRow(row);
+}
+
+/** Records use at most once per `granularity` seconds, keeping verification mostly read-only. */
+export async function touchAccessToken(db: Kysely<Database>, id: string, at: number): Promise<void> {
+  await db.updateTable('access_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
+}
+
+export async function revokeAccessTokenByHash(db: Kysely<Database>, tokenHash: string, at: number): Promise<boolean> {
+  const result = await db
+    .updateTable('access_tokens')
+    .set({ revoked_at: at })
+    .where('token_hash', '=', tokenHash)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function revokeAccessTokenById(db: Kysely<Database>, id: string, at: number): Promise<boolean> {
+  const result = await db
+    .updateTable('access_tokens')
+    .set({ revoked_at: at })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Revokes a grant and every token issued under it. */
+export async function revokeGrant(db: Kysely<Database>, grantId: string, at: number): Promise<void> {
+  await db.updateTable('grants').set({ revoked_at: at }).where('id', '=', grantId).where('revoked_at', 'is', null).execute();
+  await db
+    .updateTable('access_tokens')
+    .set({ revoked_at: at })
+    .where('grant_id', '=', grantId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+export async function listAccessTokens(
+  db: Kysely<Database>,
+  filter: { me?: string; activeAt?: number; limit?: number },
+): Promise<AccessTokenRow[]> {
+  let query = db.selectFrom('access_tokens').select(tokenColumns).orderBy('created_at', 'desc').limit(filter.limit ?? 200);
+  if (filter.me) query = query.where('me', '=', filter.me);
+  if (filter.activeAt !== undefined) {
+    query = query.where('revoked_at', 'is', null).where('expires_at', '>', filter.activeAt);
+  }
+  return (await query.execute()).map(toRow);
+}
+
+/**
+ * Marks an external code as used. Returns false when it was used before: the insert and the
+ * primary key make this exactly-once even across instances.
+ */
+export async function recordRedeemedCode(
+  db: Kysely<Database>,
+  row: { codeHash: string; grantId: string; expiresAt: number },
+): Promise<boolean> {
+  const result = await db
+    .insertInto('redeemed_codes')
+    .values({ code_hash: row.codeHash, grant_id: row.grantId, expires_at: row.expiresAt })
+    .onConflict((oc) => oc.column('code_hash').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+export async function findRedeemedCode(
+  db: Kysely<Database>,
+  codeHash: string,
+): Promise<{ grantId: string } | undefined> {
+  const row = await db.selectFrom('redeemed_codes').select('grant_id').where('code_hash', '=', codeHash).executeTakeFirst();
+  return row && { grantId: row.grant_id };
+}
+
+/**
+ * Deletes rows that can no longer matter (SECURITY R6): tokens expired or revoked more than
+ * `keepSeconds` ago and redeemed-code markers past their expiry. Bounded per call.
+ */
+export async function purgeExpired(db: Kysely<Database>, at: number, keepSeconds: number): Promise<number> {
+  const cutoff = at - keepSeconds;
+  const tokens = await db
+    .deleteFrom('access_tokens')
+    .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)]))
+    .executeTakeFirst();
+  const codes = await db.deleteFrom('redeemed_codes').where('expires_at', '<', at).executeTakeFirst();
+  return Number(tokens.numDeletedRows) + Number(codes.numDeletedRows);
+}

@@ -1,0 +1,138 @@
+/**
+ * Access tokens (PROTOCOL §10): opaque 256-bit values, stored as SHA-256 hashes, with a lifetime,
+ * `last_used_at`, and revocation. Knows nothing of HTTP.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/schema.js';
+import type { Store } from '../store/db.js';
+import {
+  type AccessTokenRow,
+  findAccessTokenByHash,
+  insertAccessToken,
+  insertGrant,
+  revokeAccessTokenByHash,
+  touchAccessToken,
+} from '../store/tokens.js';
+import { randomId, randomToken, sha256 } from './secrets.js';
+
+/** `last_used_at` is written at most once a minute per token so verification stays read-mostly. */
+const TOUCH_GRANULARITY = 60;
+
+export interface NewGrant {
+  me: string;
+  clientId: string;
+  scope: string;
+  source: 'mintoken' | 'code';
+  authorizationEndpoint: string | null;
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  tokenId: string;
+  grantId: string;
+  expiresIn: number;
+  scope: string;
+  me: string;
+}
+
+/** What a valid token stands for; returned by verification and introspection. */
+export interface ActiveToken {
+  id: string;
+  me: string;
+  clientId: string;
+  scope: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export interface AccessTokenServiceOptions {
+  store: Store;
+  tokenTtl: number;
+  clock?: () => number;
+}
+
+export class AccessTokenService {
+  private readonly store: Store;
+  private readonly tokenTtl: number;
+  private readonly clock: () => number;
+
+  constructor(options: AccessTokenServiceOptions) {
+    this.store = options.store;
+    this.tokenTtl = options.tokenTtl;
+    this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Creates a grant and its first access token inside the caller's transaction. */
+  async issueForNewGrant(tx: Kysely<Database>, grant: NewGrant): Promise<IssuedToken> {
+    const at = this.clock();
+    const grantId = randomId();
+    await insertGrant(tx, { id: grantId, createdAt: at, ...grant });
+    return this.issue(tx, { grantId, me: grant.me, clientId: grant.clientId, scope: grant.scope });
+  }
+
+  async issue(
+    tx: Kysely<Database>,
+    token: { grantId: string; me: string; clientId: string; scope: string },
+  ): Promise<IssuedToken> {
+    const at = this.clock();
+    const accessToken = randomToken();
+    const row: AccessTokenRow = {
+      id: randomId(),
+      tokenHash: sha256(accessToken),
+      grantId: token.grantId,
+      me: token.me,
+      clientId: token.clientId,
+      scope: token.scope,
+      createdAt: at,
+      expiresAt: at + this.tokenTtl,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await insertAccessToken(tx, row);
+    return {
+      accessToken,
+      tokenId: row.id,
+      grantId: token.grantId,
+      expiresIn: this.tokenTtl,
+      scope: token.scope,
+      me: token.me,
+    };
+  }
+
+  /**
+   * The token's meaning if it is known, unexpired and unrevoked; otherwise undefined.
+   * Callers must not distinguish why a token is inactive (RFC 7662 §2.2).
+   */
+  async verify(token: string): Promise<ActiveToken | undefined> {
+    if (!looksLikeToken(token)) return undefined;
+    const row = await findAccessTokenByHash(this.store.db, sha256(token));
+    const at = this.clock();
+    if (!row || row.revokedAt !== null || row.expiresAt <= at) return undefined;
+    if (row.lastUsedAt === null || row.lastUsedAt <= at - TOUCH_GRANULARITY) {
+      await touchAccessToken(this.store.db, row.id, at);
+    }
+    return {
+      id: row.id,
+      me: row.me,
+      clientId: row.clientId,
+      scope: row.scope,
+      issuedAt: row.createdAt,
+      expiresAt: row.expiresAt,
+    };
+  }
+
+  /** Revokes a token if it exists (RFC 7009 §2.2: unknown tokens are not an error). */
+  async revoke(token: string): Promise<void> {
+    if (!looksLikeToken(token)) return;
+    await revokeAccessTokenByHash(this.store.db, sha256(token), this.clock());
+  }
+}
+
+/** Cheap shape check before hashing: tokens are base64url and never very long. */
+function looksLikeToken(token: string): boolean {
+  return token.length > 0 && token.length <= 512 && /^[A-Za-z0-9._~+/=-]+$/.test(token);
+}

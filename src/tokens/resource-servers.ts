@@ -1,0 +1,64 @@
+/**
+ * Credentials for resource servers calling `/introspect` (RFC 7662 §2.1). A secret looks like
+ * `<id>.<random>`: the id finds the row, and the hash of the whole secret is compared in constant
+ * time (SECURITY D8), so response timing says nothing about how much of a guess was right.
+ */
+import type { Store } from '../store/db.js';
+import {
+  deleteResourceServer,
+  findResourceServerCredential,
+  insertResourceServer,
+  listResourceServers,
+  type ResourceServer,
+  touchResourceServer,
+} from '../store/resource-servers.js';
+import { constantTimeEqual, randomId, randomToken, sha256 } from './secrets.js';
+
+const TOUCH_GRANULARITY = 60;
+
+export class ResourceServerService {
+  constructor(
+    private readonly store: Store,
+    private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  /** Registers a resource server and returns its secret: shown once, stored only hashed. */
+  async create(name: string): Promise<{ name: string; secret: string }> {
+    const clean = name.trim();
+    if (!/^[\w .@:/-]{1,100}$/.test(clean)) {
+      throw new Error('A resource server name is 1–100 letters, digits, spaces or . _ - @ : /');
+    }
+    const id = randomId();
+    const secret = `${id}.${randomToken()}`;
+    try {
+      await insertResourceServer(this.store.db, { id, name: clean, secretHash: sha256(secret) });
+    } catch (error) {
+      if (/unique|duplicate/i.test(String(error))) throw new Error(`A resource server named "${clean}" exists already.`);
+      throw error;
+    }
+    return { name: clean, secret };
+  }
+
+  /** The resource server a secret belongs to, or undefined. */
+  async authenticate(secret: string | undefined): Promise<ResourceServer | undefined> {
+    if (!secret) return undefined;
+    const dot = secret.indexOf('.');
+    if (dot <= 0 || secret.length > 200) return undefined;
+    const row = await findResourceServerCredential(this.store.db, secret.slice(0, dot));
+    if (!row || !constantTimeEqual(sha256(secret), row.secretHash)) return undefined;
+    const at = this.clock();
+    if (row.lastUsedAt === null || row.lastUsedAt <= at - TOUCH_GRANULARITY) {
+      await touchResourceServer(this.store.db, row.id, at);
+    }
+    const { secretHash: _hash, ...server } = row;
+    return server;
+  }
+
+  list(): Promise<ResourceServer[]> {
+    return listResourceServers(this.store.db);
+  }
+
+  remove(name: string): Promise<boolean> {
+    return deleteResourceServer(this.store.db, name);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * One store suite, run against SQLite and PostgreSQL (DESIGN "Testing").
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store } from '../../src/store/db.js';
+import { getSetting, putSettingIfAbsent } from '../../src/store/settings.js';
+import {
+  findAccessTokenByHash,
+  findRedeemedCode,
+  insertAccessToken,
+  insertGrant,
+  listAccessTokens,
+  purgeExpired,
+  recordRedeemedCode,
+  revokeAccessTokenByHash,
+  revokeGrant,
+} from '../../src/store/tokens.js';
+import {
+  addTrustedEndpoint,
+  isTrustedEndpoint,
+  listTrustedEndpoints,
+  removeTrustedEndpoint,
+} from '../../src/store/trusted-endpoints.js';
+import { storeTargets } from '../helpers/stores.js';
+
+const grant = (id: string) => ({
+  id,
+  me: 'https://alice.example/',
+  clientId: 'https://app.example/',
+  scope: 'create',
+  source: 'mintoken' as const,
+  authorizationEndpoint: 'https://alice.example/auth',
+  createdAt: 1000,
+});
+
+const token = (id: string, grantId: string, overrides: Partial<Parameters<typeof insertAccessToken>[1]> = {}) => ({
+  id,
+  tokenHash: `hash-${id}`,
+  grantId,
+  me: 'https://alice.example/',
+  clientId: 'https://app.example/',
+  scope: 'create',
+  createdAt: 1000,
+  expiresAt: 2000,
+  lastUsedAt: null,
+  revokedAt: null,
+  ...overrides,
+});
+
+describe.each(storeTargets)('store on $name', (target) => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ store, dispose } = await target.create());
+  });
+  afterEach(async () => {
+    await dispose();
+  });
+
+  it('migrations are idempotent', async () => {
+    expect(await store.migrate()).toEqual([]);
+    await store.ping();
+  });
+
+  it('settings: the first value stored wins', async () => {
+    expect(await putSettingIfAbsent(store.db, 'secret', 'one')).toBe('one');
+    expect(await putSettingIfAbsent(store.db, 'secret', 'two')).toBe('one');
+    expect(await getSetting(store.db, 'secret')).toBe('one');
+  });
+
+  it('trusted endpoints: add, list, check, remove', async () => {
+    expect(await addTrustedEndpoint(store.db, 'https://b.example/auth')).toBe(true);
+    expect(await addTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(true);
+    expect(await addTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(false);
+    expect(await listTrustedEndpoints(store.db)).toEqual(['https://a.example/auth', 'https://b.example/auth']);
+    expect(await isTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(true);
+    expect(await isTrustedEndpoint(store.db, 'https://a.example/auth/')).toBe(false);
+    expect(await removeTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(true);
+    expect(await removeTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(false);
+  });
+
+  it('tokens: insert, find by hash, revoke once', async () => {
+    await insertGrant(store.db, grant('g1'));
+    await insertAccessToken(store.db, token('t1', 'g1'));
+    const found = await findAccessTokenByHash(store.db, 'hash-t1');
+    expect(found).toMatchObject({ id: 't1', grantId: 'g1', expiresAt: 2000, revokedAt: null });
+    expect(typeof found?.createdAt).toBe('number');
+    expect(await revokeAccessTokenByHash(store.db, 'hash-t1', 1500)).toBe(true);
+    expect(await revokeAccessTokenByHash(store.db, 'hash-t1', 1600)).toBe(false);
+    expect((await findAccessTokenByHash(store.db, 'hash-t1'))?.revokedAt).toBe(1500);
+  });
+
+  it('revoking a grant revokes all of its tokens and no others', async () => {
+    await insertGrant(store.db, grant('g1'));
+    await insertGrant(store.db, grant('g2'));
+    await insertAccessToken(store.db, token('t1', 'g1'));
+    await insertAccessToken(store.db, token('t2', 'g1'));
+    await insertAccessToken(store.db, token('t3', 'g2'));
+    await revokeGrant(store.db, 'g1', 1500);
+    expect((await findAccessTokenByHash(store.db, 'hash-t1'))?.revokedAt).toBe(1500);
+    expect((await findAccessTokenByHash(store.db, 'hash-t2'))?.revokedAt).toBe(1500);
+    expect((await findAccessTokenByHash(store.db, 'hash-t3'))?.revokedAt).toBeNull();
+  });
+
+  it('lists active tokens, optionally for one profile', async () => {
+    await insertGrant(store.db, grant('g1'));
+    await insertAccessToken(store.db, token('t1', 'g1', { createdAt: 1001 }));
+    await insertAccessToken(store.db, token('t2', 'g1', { me: 'https://bob.example/', createdAt: 1002 }));
+    await insertAccessToken(store.db, token('t3', 'g1', { expiresAt: 1100 }));
+    const active = await listAccessTokens(store.db, { activeAt: 1200 });
+    expect(active.map((t) => t.id)).toEqual(['t2', 't1']);
+    const bob = await listAccessTokens(store.db, { me: 'https://bob.example/' });
+    expect(bob.map((t) => t.id)).toEqual(['t2']);
+  });
+
+  it('R6: purges long-expired tokens and old redeemed-code markers', async () => {
+    await insertGrant(store.db, grant('g1'));
+    await insertAccessToken(store.db, token('old', 'g1', { expiresAt: 100 }));
+    await insertAccessToken(store.db, token('fresh', 'g1', { expiresAt: 5000 }));
+    await recordRedeemedCode(store.db, { codeHash: 'c-old', grantId: 'g1', expiresAt: 100 });
+    await recordRedeemedCode(store.db, { codeHash: 'c-new', grantId: 'g1', expiresAt: 5000 });
+    expect(await purgeExpired(store.db, 1000, 500)).toBe(2);
+    expect(await findAccessTokenByHash(store.db, 'hash-old')).toBeUndefined();
+    expect(await findAccessTokenByHash(store.db, 'hash-fresh')).toBeDefined();
+    expect(await findRedeemedCode(store.db, 'c-old')).toBeUndefined();
+    expect(await findRedeemedCode(store.db, 'c-new')).toEqual({ grantId: 'g1' });
+  });
+
+  it('a redeemed code is recorded exactly once under 50 concurrent attempts', async () => {
+    await insertGrant(store.db, grant('g1'));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        store.write((tx) => recordRedeemedCode(tx, { codeHash: 'same', grantId: 'g1', expiresAt: 9999 })),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a failing write transaction leaves nothing behind', async () => {
+    await expect(
+      store.write(async (tx) => {
+        await insertGrant(tx, grant('g-rollback'));
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const rows = await store.db.selectFrom('grants').selectAll().execute();
+    expect(rows).toEqual([]);
+  });
+
+  it('write transactions serialise read-then-write sequences', async () => {
+    await putSettingIfAbsent(store.db, 'counter', '0');
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.write(async (tx) => {
+          // SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs a row lock.
+          const select = tx.selectFrom('settings').select('value').where('key', '=', 'counter');
+          const row = await (store.dialect === 'postgres' ? select.forUpdate() : select).executeTakeFirstOrThrow();
+          await tx.updateTable('settings').set({ value: String(Number(row.value) + 1) }).where('key', '=', 'counter').execute();
+        }),
+      ),
+    );
+    expect(await getSetting(store.db, 'counter')).toBe('20');
+  });
+
+  it('returns epoch-second columns as numbers on every dialect', async () => {
+    await insertGrant(store.db, grant('g1'));
+    await insertAccessToken(store.db, token('t1', 'g1', { expiresAt: 4_102_444_800 }));
+    const found = await findAccessTokenByHash(store.db, 'hash-t1');
+    expect(found?.expiresAt).toBe(4_102_444_800);
+    expect(typeof found?.createdAt).toBe('number');
+  });
+});
