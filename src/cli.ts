@@ -10,7 +10,11 @@ import { silentLogger } from './log.js';
 import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
 import { listAccessTokens, revokeAccessTokenById } from './store/tokens.js';
-import { addTrustedEndpoint, listTrustedEndpoints, removeTrustedEndpoint } from './store/trusted-endpoints.js';
+import {
+  addTrustedEndpoint,
+  listTrustedEndpoints,
+  removeTrustedEndpoint,
+} from './store/trusted-endpoints.js';
 import { canonicalEndpoint } from './tokens/mintoken.js';
 import { VERSION } from './version.js';
 
@@ -31,11 +35,13 @@ function endpointArgument(url: string): string {
   } catch {
     throw new Error(`${url} is not a URL. Give the full address, e.g. https://example.com/auth/`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('The endpoint must be an http(s) URL.');
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new Error('The endpoint must be an http(s) URL.');
   return canonicalEndpoint(url);
 }
 
-const date = (epoch: number | null) => (epoch === null ? '-' : new Date(epoch * 1000).toISOString().slice(0, 16).replace('T', ' '));
+const date = (epoch: number | null) =>
+  epoch === null ? '-' : new Date(epoch * 1000).toISOString().slice(0, 16).replace('T', ' ');
 
 export function buildProgram(): Command {
   const program = new Command('latchkey').version(VERSION).description('Sign in with your own website.');
@@ -63,7 +69,9 @@ export function buildProgram(): Command {
       }),
     );
 
-  const trust = program.command('trust').description('authorization endpoints whose codes the token endpoint accepts');
+  const trust = program
+    .command('trust')
+    .description('authorization endpoints whose codes the token endpoint accepts');
   trust
     .command('add <url>')
     .description('trust an authorization endpoint, e.g. https://example.com/auth/')
@@ -91,7 +99,11 @@ export function buildProgram(): Command {
     .action(() =>
       withServices(async (s) => {
         const urls = await listTrustedEndpoints(s.store.db);
-        console.log(urls.length ? urls.join('\n') : 'No trusted authorization endpoints. Add one with `latchkey trust add URL`.');
+        console.log(
+          urls.length
+            ? urls.join('\n')
+            : 'No trusted authorization endpoints. Add one with `latchkey trust add URL`.',
+        );
       }),
     );
 
@@ -109,7 +121,10 @@ export function buildProgram(): Command {
           if (!check.ok) throw new Error(`--me: ${check.reason}`);
           me = check.url;
         }
-        const rows = await listAccessTokens(s.store.db, { me, activeAt: options.all ? undefined : s.tokens.now() });
+        const rows = await listAccessTokens(s.store.db, {
+          me,
+          activeAt: options.all ? undefined : s.tokens.now(),
+        });
         if (rows.length === 0) {
           console.log('No tokens.');
           return;
@@ -117,7 +132,16 @@ export function buildProgram(): Command {
         console.log(['ID', 'ME', 'CLIENT', 'SCOPE', 'ISSUED', 'EXPIRES', 'LAST USED', 'REVOKED'].join('\t'));
         for (const t of rows) {
           console.log(
-            [t.id, t.me, t.clientId, t.scope, date(t.createdAt), date(t.expiresAt), date(t.lastUsedAt), date(t.revokedAt)].join('\t'),
+            [
+              t.id,
+              t.me,
+              t.clientId,
+              t.scope,
+              date(t.createdAt),
+              date(t.expiresAt),
+              date(t.lastUsedAt),
+              date(t.revokedAt),
+            ].join('\t'),
           );
         }
       }),
@@ -133,13 +157,17 @@ export function buildProgram(): Command {
       }),
     );
 
-  const rs = program.command('resource-server').description('credentials for resource servers calling /introspect');
+  const rs = program
+    .command('resource-server')
+    .description('credentials for resource servers calling /introspect');
   rs.command('add <name>')
     .description('create a credential; its secret is printed once')
     .action((name: string) =>
       withServices(async (s) => {
         const created = await s.resourceServers.create(name);
-        console.log(`Resource server "${created.name}" created. Its introspection secret (shown only now):\n`);
+        console.log(
+          `Resource server "${created.name}" created. Its introspection secret (shown only now):\n`,
+        );
         console.log(created.secret);
         console.log('\nCall POST /introspect with the header "Authorization: Bearer <secret>".');
       }),
@@ -149,8 +177,10 @@ export function buildProgram(): Command {
     .action(() =>
       withServices(async (s) => {
         const rows = await s.resourceServers.list();
-        if (rows.length === 0) console.log('No resource servers. Add one with `latchkey resource-server add NAME`.');
-        for (const r of rows) console.log(`${r.name}\tcreated ${date(r.createdAt)}\tlast used ${date(r.lastUsedAt)}`);
+        if (rows.length === 0)
+          console.log('No resource servers. Add one with `latchkey resource-server add NAME`.');
+        for (const r of rows)
+          console.log(`${r.name}\tcreated ${date(r.createdAt)}\tlast used ${date(r.lastUsedAt)}`);
       }),
     );
   rs.command('remove <name>')

@@ -61,7 +61,8 @@ function list(value: string | undefined): string[] {
 export function parseConnectTo(value: string | undefined): ConnectToRule[] {
   return list(value).map((rule) => {
     const eq = rule.indexOf('=');
-    if (eq <= 0) throw new Error(`LATCHKEY_CONNECT_TO: expected host=address[:port], got ${JSON.stringify(rule)}`);
+    if (eq <= 0)
+      throw new Error(`LATCHKEY_CONNECT_TO: expected host=address[:port], got ${JSON.stringify(rule)}`);
     const host = rule.slice(0, eq).toLowerCase();
     const target = rule.slice(eq + 1);
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);

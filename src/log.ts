@@ -11,7 +11,17 @@ export function createLogger(level = 'info'): Logger {
     level,
     base: { service: 'latchkey' },
     redact: {
-      paths: ['code', 'token', 'access_token', 'refresh_token', 'secret', 'password', '*.code', '*.token', '*.secret'],
+      paths: [
+        'code',
+        'token',
+        'access_token',
+        'refresh_token',
+        'secret',
+        'password',
+        '*.code',
+        '*.token',
+        '*.secret',
+      ],
       censor: '[redacted]',
     },
   });

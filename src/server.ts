@@ -63,8 +63,18 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   };
 
   services.logger.info(
-    { event: 'server.started', url: config.publicUrl, listen: `${config.host}:${port}`, store: services.store.dialect },
+    {
+      event: 'server.started',
+      url: config.publicUrl,
+      listen: `${config.host}:${port}`,
+      store: services.store.dialect,
+    },
     'Latchkey is listening',
   );
-  return { url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`, port, services, close };
+  return {
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
+    port,
+    services,
+    close,
+  };
 }

@@ -44,7 +44,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     throw error;
   }
   const secrets =
-    config.secrets.length > 0 ? config.secrets : [await putSettingIfAbsent(store.db, 'secret', randomToken())];
+    config.secrets.length > 0
+      ? config.secrets
+      : [await putSettingIfAbsent(store.db, 'secret', randomToken())];
 
   const owned = overrides.fetcher
     ? undefined

@@ -14,7 +14,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 export function parseParams(text: string): Params {
   const params = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(text)) {
-    if (params.has(key)) throw new InvalidRequest(`The parameter "${safeName(key)}" was sent more than once.`);
+    if (params.has(key))
+      throw new InvalidRequest(`The parameter "${safeName(key)}" was sent more than once.`);
     if (CONTROL.test(value) || CONTROL.test(key)) {
       throw new InvalidRequest(`The parameter "${safeName(key)}" contains control characters.`);
     }
@@ -46,7 +47,8 @@ function parseJsonParams(text: string): Params {
   }
   const form = new URLSearchParams();
   for (const [key, value] of Object.entries(data)) {
-    if (typeof value !== 'string') throw new InvalidRequest(`The parameter "${safeName(key)}" must be a string.`);
+    if (typeof value !== 'string')
+      throw new InvalidRequest(`The parameter "${safeName(key)}" must be a string.`);
     form.append(key, value);
   }
   return parseParams(form.toString());

@@ -8,7 +8,10 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await next();
   const headers = c.res.headers;
   if (!headers.has('Content-Security-Policy')) {
-    headers.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    headers.set(
+      'Content-Security-Policy',
+      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
   }
   headers.set('X-Frame-Options', 'DENY');
   headers.set('Referrer-Policy', 'no-referrer');
@@ -16,7 +19,13 @@ export const securityHeaders: MiddlewareHandler = async (c, next) => {
 };
 
 /** Paths where any origin may call us: no cookies are involved, credentials travel in headers/bodies. */
-export const CORS_PATHS = ['/token', '/introspect', '/revoke', '/userinfo', '/.well-known/oauth-authorization-server'];
+export const CORS_PATHS = [
+  '/token',
+  '/introspect',
+  '/revoke',
+  '/userinfo',
+  '/.well-known/oauth-authorization-server',
+];
 
 export const cors: MiddlewareHandler = async (c, next) => {
   if (!CORS_PATHS.includes(c.req.path)) return next();

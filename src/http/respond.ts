@@ -33,5 +33,7 @@ export function oauthResponse(c: Context, body: object, status: 200 | 400 | 401 
 }
 
 function isFlat(body: object): body is Flat {
-  return Object.values(body).every((v) => v === undefined || ['string', 'number', 'boolean'].includes(typeof v));
+  return Object.values(body).every(
+    (v) => v === undefined || ['string', 'number', 'boolean'].includes(typeof v),
+  );
 }

@@ -52,7 +52,13 @@ export function tokenRoutes(app: Hono, services: Services): void {
       codeVerifier: optional(params, 'code_verifier'),
     });
     services.logger.info(
-      { event: 'token.issued', mode: 'mintoken', me: issued.me, client_id: clientId.url, scope: issued.scope },
+      {
+        event: 'token.issued',
+        mode: 'mintoken',
+        me: issued.me,
+        client_id: clientId.url,
+        scope: issued.scope,
+      },
       'access token issued',
     );
     return oauthResponse(c, {

@@ -16,10 +16,15 @@ export async function insertResourceServer(
 ): Promise<void> {
   await db
     .insertInto('resource_servers')
-    .values({ id: row.id, name: row.name, secret_hash: row.secretHash, created_at: now(), last_used_at: null })
+    .values({
+      id: row.id,
+      name: row.name,
+      secret_hash: row.secretHash,
+      created_at: now(),
+      last_used_at: null,
+    })
     .execute();
 }
-
 
 export async function touchResourceServer(db: Kysely<Database>, id: string, at: number): Promise<void> {
   await db.updateTable('resource_servers').set({ last_used_at: at }).where('id', '=', id).execute();
@@ -50,6 +55,12 @@ export async function findResourceServerCredential(
     .where('id', '=', id)
     .executeTakeFirst();
   return (
-    row && { id: row.id, name: row.name, secretHash: row.secret_hash, createdAt: row.created_at, lastUsedAt: row.last_used_at }
+    row && {
+      id: row.id,
+      name: row.name,
+      secretHash: row.secret_hash,
+      createdAt: row.created_at,
+      lastUsedAt: row.last_used_at,
+    }
   );
 }

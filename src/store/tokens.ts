@@ -96,7 +96,11 @@ export async function findAccessTokenByHash(
   db: Kysely<Database>,
   tokenHash: string,
 ): Promise<AccessTokenRow | undefined> {
-  const row = await db.selectFrom('access_tokens').select(tokenColumns).where('token_hash', '=', tokenHash).executeTakeFirst();
+  const row = await db
+    .selectFrom('access_tokens')
+    .select(tokenColumns)
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
   return row && toRow(row);
 }
 
@@ -105,7 +109,11 @@ export async function touchAccessToken(db: Kysely<Database>, id: string, at: num
   await db.updateTable('access_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
 }
 
-export async function revokeAccessTokenByHash(db: Kysely<Database>, tokenHash: string, at: number): Promise<boolean> {
+export async function revokeAccessTokenByHash(
+  db: Kysely<Database>,
+  tokenHash: string,
+  at: number,
+): Promise<boolean> {
   const result = await db
     .updateTable('access_tokens')
     .set({ revoked_at: at })
@@ -127,7 +135,12 @@ export async function revokeAccessTokenById(db: Kysely<Database>, id: string, at
 
 /** Revokes a grant and every token issued under it. */
 export async function revokeGrant(db: Kysely<Database>, grantId: string, at: number): Promise<void> {
-  await db.updateTable('grants').set({ revoked_at: at }).where('id', '=', grantId).where('revoked_at', 'is', null).execute();
+  await db
+    .updateTable('grants')
+    .set({ revoked_at: at })
+    .where('id', '=', grantId)
+    .where('revoked_at', 'is', null)
+    .execute();
   await db
     .updateTable('access_tokens')
     .set({ revoked_at: at })
@@ -140,7 +153,11 @@ export async function listAccessTokens(
   db: Kysely<Database>,
   filter: { me?: string; activeAt?: number; limit?: number },
 ): Promise<AccessTokenRow[]> {
-  let query = db.selectFrom('access_tokens').select(tokenColumns).orderBy('created_at', 'desc').limit(filter.limit ?? 200);
+  let query = db
+    .selectFrom('access_tokens')
+    .select(tokenColumns)
+    .orderBy('created_at', 'desc')
+    .limit(filter.limit ?? 200);
   if (filter.me) query = query.where('me', '=', filter.me);
   if (filter.activeAt !== undefined) {
     query = query.where('revoked_at', 'is', null).where('expires_at', '>', filter.activeAt);
@@ -168,7 +185,11 @@ export async function findRedeemedCode(
   db: Kysely<Database>,
   codeHash: string,
 ): Promise<{ grantId: string } | undefined> {
-  const row = await db.selectFrom('redeemed_codes').select('grant_id').where('code_hash', '=', codeHash).executeTakeFirst();
+  const row = await db
+    .selectFrom('redeemed_codes')
+    .select('grant_id')
+    .where('code_hash', '=', codeHash)
+    .executeTakeFirst();
   return row && { grantId: row.grant_id };
 }
 

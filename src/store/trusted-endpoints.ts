@@ -23,6 +23,10 @@ export async function listTrustedEndpoints(db: Kysely<Database>): Promise<string
 }
 
 export async function isTrustedEndpoint(db: Kysely<Database>, url: string): Promise<boolean> {
-  const row = await db.selectFrom('trusted_endpoints').select('url').where('url', '=', url).executeTakeFirst();
+  const row = await db
+    .selectFrom('trusted_endpoints')
+    .select('url')
+    .where('url', '=', url)
+    .executeTakeFirst();
   return row !== undefined;
 }

@@ -3,8 +3,8 @@
  * `last_used_at`, and revocation. Knows nothing of HTTP.
  */
 import type { Kysely } from 'kysely';
-import type { Database } from '../store/schema.js';
 import type { Store } from '../store/db.js';
+import type { Database } from '../store/schema.js';
 import {
   type AccessTokenRow,
   findAccessTokenByHash,

@@ -15,7 +15,9 @@ import type { AccessTokenService, IssuedToken } from './access-tokens.js';
 import { sha256 } from './secrets.js';
 
 /** Looks up the authorization endpoint a profile URL names (PROTOCOL §5). */
-export type DiscoverAuthorizationEndpoint = (me: string) => Promise<{ me: string; authorizationEndpoint: string }>;
+export type DiscoverAuthorizationEndpoint = (
+  me: string,
+) => Promise<{ me: string; authorizationEndpoint: string }>;
 
 export interface MintokenRequest {
   code: string;
@@ -46,7 +48,10 @@ export function canonicalEndpoint(url: string): string {
   return new URL(url).href;
 }
 
-export async function exchangeWithTrustedEndpoint(deps: MintokenDeps, request: MintokenRequest): Promise<IssuedToken> {
+export async function exchangeWithTrustedEndpoint(
+  deps: MintokenDeps,
+  request: MintokenRequest,
+): Promise<IssuedToken> {
   const me = validateProfileUrl(request.me);
   if (!me.ok) throw new InvalidRequest(`"me" is not a valid profile URL: ${me.reason}`);
 
@@ -74,7 +79,8 @@ export async function exchangeWithTrustedEndpoint(deps: MintokenDeps, request: M
   }
 
   const scopes = parseScope(verified.scope);
-  if (scopes === undefined) throw new InvalidGrant('The authorization endpoint answered with a malformed scope.');
+  if (scopes === undefined)
+    throw new InvalidGrant('The authorization endpoint answered with a malformed scope.');
   if (scopes.length === 0) {
     throw new InvalidScope(
       'The authorization endpoint granted no scope, so there is nothing to issue an access token for. ' +
@@ -155,7 +161,9 @@ async function verifyCodeWithEndpoint(
   if (response.status < 200 || response.status > 299) {
     const remote = z.object({ error: z.string() }).safeParse(body);
     const detail = remote.success ? ` (${remote.data.error.slice(0, 100)})` : '';
-    throw new InvalidGrant(`The authorization endpoint ${endpoint} refused the code: HTTP ${response.status}${detail}.`);
+    throw new InvalidGrant(
+      `The authorization endpoint ${endpoint} refused the code: HTTP ${response.status}${detail}.`,
+    );
   }
   if (!isJson) {
     throw new InvalidGrant(
@@ -164,7 +172,9 @@ async function verifyCodeWithEndpoint(
   }
   const parsed = VerifiedCode.safeParse(body);
   if (!parsed.success) {
-    throw new InvalidGrant(`The authorization endpoint ${endpoint} answered with JSON that has no valid "me".`);
+    throw new InvalidGrant(
+      `The authorization endpoint ${endpoint} answered with JSON that has no valid "me".`,
+    );
   }
   return parsed.data;
 }

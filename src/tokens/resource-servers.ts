@@ -33,7 +33,8 @@ export class ResourceServerService {
     try {
       await insertResourceServer(this.store.db, { id, name: clean, secretHash: sha256(secret) });
     } catch (error) {
-      if (/unique|duplicate/i.test(String(error))) throw new Error(`A resource server named "${clean}" exists already.`);
+      if (/unique|duplicate/i.test(String(error)))
+        throw new Error(`A resource server named "${clean}" exists already.`);
       throw error;
     }
     return { name: clean, secret };

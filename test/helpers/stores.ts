@@ -3,8 +3,9 @@
  * DATABASE_URL_PG points at a server (CI starts a throwaway cluster). Under CI=true a missing
  * PostgreSQL is a failure, not a skip.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { openStore, type Store } from '../../src/store/db.js';
 

@@ -33,7 +33,11 @@ const grant = (id: string) => ({
   createdAt: 1000,
 });
 
-const token = (id: string, grantId: string, overrides: Partial<Parameters<typeof insertAccessToken>[1]> = {}) => ({
+const token = (
+  id: string,
+  grantId: string,
+  overrides: Partial<Parameters<typeof insertAccessToken>[1]> = {},
+) => ({
   id,
   tokenHash: `hash-${id}`,
   grantId,
@@ -73,7 +77,10 @@ describe.each(storeTargets)('store on $name', (target) => {
     expect(await addTrustedEndpoint(store.db, 'https://b.example/auth')).toBe(true);
     expect(await addTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(true);
     expect(await addTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(false);
-    expect(await listTrustedEndpoints(store.db)).toEqual(['https://a.example/auth', 'https://b.example/auth']);
+    expect(await listTrustedEndpoints(store.db)).toEqual([
+      'https://a.example/auth',
+      'https://b.example/auth',
+    ]);
     expect(await isTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(true);
     expect(await isTrustedEndpoint(store.db, 'https://a.example/auth/')).toBe(false);
     expect(await removeTrustedEndpoint(store.db, 'https://a.example/auth')).toBe(true);
@@ -155,8 +162,15 @@ describe.each(storeTargets)('store on $name', (target) => {
         store.write(async (tx) => {
           // SQLite's BEGIN IMMEDIATE already holds the write lock; PostgreSQL needs a row lock.
           const select = tx.selectFrom('settings').select('value').where('key', '=', 'counter');
-          const row = await (store.dialect === 'postgres' ? select.forUpdate() : select).executeTakeFirstOrThrow();
-          await tx.updateTable('settings').set({ value: String(Number(row.value) + 1) }).where('key', '=', 'counter').execute();
+          const row = await (store.dialect === 'postgres'
+            ? select.forUpdate()
+            : select
+          ).executeTakeFirstOrThrow();
+          await tx
+            .updateTable('settings')
+            .set({ value: String(Number(row.value) + 1) })
+            .where('key', '=', 'counter')
+            .execute();
         }),
       ),
     );

@@ -1,0 +1,59 @@
+/**
+ * A benchmark target process: `baseline` (bare node:http answering a fixed JSON body) or
+ * `latchkey` (the real server on a fresh SQLite file seeded with N tokens). Prints one JSON line
+ * with its URL and the credentials the load generator needs, then serves until killed.
+ */
+
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { startServer } from '../src/server.js';
+
+const mode = process.argv[2];
+const tokenCount = Number(process.argv[3] ?? 10_000);
+
+if (mode === 'baseline') {
+  const body = JSON.stringify({
+    me: 'https://alice.example/',
+    client_id: 'https://app.example/',
+    scope: 'create',
+  });
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    console.log(JSON.stringify({ url: `http://127.0.0.1:${port}` }));
+  });
+} else if (mode === 'latchkey') {
+  const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
+  const config = testConfig({ databaseUrl: `sqlite:${join(dir, 'bench.db')}`, host: '127.0.0.1', port: 0 });
+  const server = await startServer(config, { logger: silentLogger() });
+  const { services } = server;
+  const tokens: string[] = [];
+  const batch = 1000;
+  for (let i = 0; i < tokenCount; i += batch) {
+    await services.store.write(async (tx) => {
+      for (let j = i; j < Math.min(i + batch, tokenCount); j++) {
+        const issued = await services.tokens.issueForNewGrant(tx, {
+          me: `https://user${j}.example/`,
+          clientId: 'https://app.example/',
+          scope: 'create update',
+          source: 'code',
+          authorizationEndpoint: null,
+        });
+        if (tokens.length < 256) tokens.push(issued.accessToken);
+      }
+    });
+  }
+  const { secret } = await services.resourceServers.create('bench');
+  console.log(JSON.stringify({ url: server.url.replace(/\/$/, ''), tokens, secret }));
+} else {
+  console.error('usage: target.ts baseline|latchkey [tokens]');
+  process.exit(2);
+}
