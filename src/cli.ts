@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { loadConfig } from './config.js';
 import { discoverSite } from './indieauth/discovery.js';
 import { formatDiscovery } from './indieauth/doctor.js';
-import { validateProfileUrl } from './indieauth/urls.js';
+import { normaliseSignInInput, validateProfileUrl } from './indieauth/urls.js';
 import { silentLogger } from './log.js';
 import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
@@ -198,7 +198,7 @@ export function buildProgram(): Command {
     .description('discover a site the way sign-in does and explain what was found')
     .action((url: string) =>
       withServices(async (s) => {
-        const report = await discoverSite(url, s.fetcher);
+        const report = await discoverSite(normaliseSignInInput(url), s.fetcher);
         console.log(formatDiscovery(report));
       }),
     );

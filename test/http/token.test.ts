@@ -16,7 +16,7 @@ const REDIRECT = 'https://app.example/callback';
 function authorizationSite(req: IncomingMessage, res: ServerResponse): void {
   const host = req.headers.host ?? '';
   const url = new URL(req.url ?? '/', `http://${host}`);
-  if (req.method === 'GET' && url.pathname === '/') {
+  if (req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(`<!doctype html><link rel="authorization_endpoint" href="/auth"><p>${host}</p>`);
     return;
