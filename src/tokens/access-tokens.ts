@@ -19,6 +19,8 @@ import { randomId, randomToken, sha256 } from './secrets.js';
 const TOUCH_GRANULARITY = 60;
 
 export interface NewGrant {
+  /** Chosen by the caller when other rows must name the grant before it exists. */
+  id?: string;
   me: string;
   clientId: string;
   scope: string;
@@ -69,8 +71,9 @@ export class AccessTokenService {
   /** Creates a grant and its first access token inside the caller's transaction. */
   async issueForNewGrant(tx: Kysely<Database>, grant: NewGrant): Promise<IssuedToken> {
     const at = this.clock();
-    const grantId = randomId();
-    await insertGrant(tx, { id: grantId, createdAt: at, ...grant });
+    const { id, ...rest } = grant;
+    const grantId = id ?? randomId();
+    await insertGrant(tx, { id: grantId, createdAt: at, ...rest });
     return this.issue(tx, { grantId, me: grant.me, clientId: grant.clientId, scope: grant.scope });
   }
 

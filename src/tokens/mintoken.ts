@@ -12,7 +12,7 @@ import type { Store } from '../store/db.js';
 import { findRedeemedCode, recordRedeemedCode, revokeGrant } from '../store/tokens.js';
 import { isTrustedEndpoint } from '../store/trusted-endpoints.js';
 import type { AccessTokenService, IssuedToken } from './access-tokens.js';
-import { sha256 } from './secrets.js';
+import { randomId, sha256 } from './secrets.js';
 
 /** Looks up the authorization endpoint a profile URL names (PROTOCOL §5). */
 export type DiscoverAuthorizationEndpoint = (
@@ -89,24 +89,33 @@ export async function exchangeWithTrustedEndpoint(
   }
 
   const codeHash = sha256(`${endpoint}\n${request.code}`);
-  return deps.store.write(async (tx) => {
+  const outcome = await deps.store.write(async (tx) => {
     const at = deps.tokens.now();
-    const earlier = await findRedeemedCode(tx, codeHash);
-    if (earlier) {
-      // A code presented twice: refuse, and revoke what the first exchange produced (RFC 6749 §4.1.2).
-      await revokeGrant(tx, earlier.grantId, at);
-      throw new InvalidGrant('This code was already exchanged for a token; that token has been revoked.');
+    // The marker's primary key decides which exchange wins, also between concurrent requests on
+    // several instances: the loser's insert waits for the winner's commit, then does nothing.
+    const grantId = randomId();
+    const first = await recordRedeemedCode(tx, { codeHash, grantId, expiresAt: at + REDEEMED_CODE_MEMORY });
+    if (!first) {
+      // A code presented twice: revoke what the first exchange produced (RFC 6749 §4.1.2). The
+      // revocation must commit, so the refusal is thrown after the transaction, not inside it.
+      const earlier = await findRedeemedCode(tx, codeHash);
+      if (earlier) await revokeGrant(tx, earlier.grantId, at);
+      return { replayed: true } as const;
     }
     const issued = await deps.tokens.issueForNewGrant(tx, {
+      id: grantId,
       me: verifiedMe.url,
       clientId: request.clientId,
       scope: formatScope(scopes),
       source: 'mintoken',
       authorizationEndpoint: endpoint,
     });
-    await recordRedeemedCode(tx, { codeHash, grantId: issued.grantId, expiresAt: at + REDEEMED_CODE_MEMORY });
-    return issued;
+    return { replayed: false, issued } as const;
   });
+  if (outcome.replayed) {
+    throw new InvalidGrant('This code was already exchanged for a token; that token has been revoked.');
+  }
+  return outcome.issued;
 }
 
 async function discoverEndpoint(deps: MintokenDeps, me: string): Promise<string> {
