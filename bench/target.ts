@@ -57,3 +57,6 @@ if (mode === 'baseline') {
   console.error('usage: target.ts baseline|latchkey [tokens]');
   process.exit(2);
 }
+
+// Exit through process.exit so `--cpu-prof` and similar flags can write their output.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0));

@@ -2,10 +2,13 @@
  * Runs Latchkey over HTTP: serve, purge expired rows on a bounded schedule (SECURITY R6), and on
  * SIGTERM stop accepting, finish in-flight requests, then close the store (SECURITY R2).
  */
+
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
+import { createFastPath } from './http/fast-path.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
 import { purgeExpired } from './store/tokens.js';
 
@@ -29,7 +32,12 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     );
   }
   const app = buildApp(services);
-  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  const fastPath = createFastPath(services);
+  const honoListener = getRequestListener(app.fetch);
+  const server = createServer((req, res) => {
+    if (!fastPath(req, res)) void honoListener(req, res);
+  });
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -24,15 +24,34 @@ export function parseParams(text: string): Params {
   return params;
 }
 
+/** OAuth request bodies are small forms; anything bigger is refused before it is read whole. */
+export const MAX_FORM_BYTES = 64 * 1024;
+
 /** Reads the request body as form parameters; JSON bodies are accepted too, for convenience. */
 export async function readForm(c: Context): Promise<Params> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  const text = await c.req.text();
+  const text = await readBody(c);
   if (type === 'application/json') return parseJsonParams(text);
   if (type !== '' && type !== 'application/x-www-form-urlencoded') {
     throw new InvalidRequest('Send the parameters as application/x-www-form-urlencoded.');
   }
   return parseParams(text);
+}
+
+async function readBody(c: Context): Promise<string> {
+  const tooLarge = () => new InvalidRequest(`The request body is larger than ${MAX_FORM_BYTES} bytes.`, 413);
+  const declared = Number(c.req.header('content-length') ?? 0);
+  if (declared > MAX_FORM_BYTES) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > MAX_FORM_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJsonParams(text: string): Params {

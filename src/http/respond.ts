@@ -21,7 +21,11 @@ export function prefersForm(accept: string | undefined): boolean {
   return form > 0 && form > json;
 }
 
-export function oauthResponse(c: Context, body: object, status: 200 | 400 | 401 | 404 = 200): Response {
+export function oauthResponse(
+  c: Context,
+  body: object,
+  status: 200 | 400 | 401 | 404 | 413 | 500 = 200,
+): Response {
   c.header('Cache-Control', 'no-store');
   c.header('Pragma', 'no-cache');
   if (prefersForm(c.req.header('accept')) && isFlat(body)) {

@@ -3,20 +3,18 @@
  * `GET /token` legacy verification. Parses and validates; the services decide.
  */
 import type { Hono } from 'hono';
-import { InvalidRequest, InvalidToken, UnsupportedGrantType } from '../indieauth/errors.js';
+import { InvalidRequest, UnsupportedGrantType } from '../indieauth/errors.js';
 import { validateClientId, validateRedirectUri } from '../indieauth/urls.js';
 import type { Services } from '../services.js';
 import { exchangeWithTrustedEndpoint } from '../tokens/mintoken.js';
-import { bearerToken, optional, readForm, required } from './form.js';
+import { optional, readForm, required } from './form.js';
 import { oauthResponse } from './respond.js';
+import { verificationAnswer } from './token-answers.js';
 
 export function tokenRoutes(app: Hono, services: Services): void {
   app.get('/token', async (c) => {
-    const token = bearerToken(c.req.header('authorization'));
-    if (!token) throw new InvalidToken('Send the access token in an "Authorization: Bearer" header.', true);
-    const active = await services.tokens.verify(token);
-    if (!active) throw new InvalidToken('The access token is unknown, expired or revoked.');
-    return oauthResponse(c, { me: active.me, client_id: active.clientId, scope: active.scope });
+    const answer = await verificationAnswer(services, c.req.header('authorization'));
+    return oauthResponse(c, answer.body, answer.status);
   });
 
   app.post('/token', async (c) => {

@@ -1,6 +1,6 @@
 /** Resource servers that may call `/introspect` (RFC 7662 §2.1 requires the caller be authorized). */
 import type { Kysely } from 'kysely';
-import { now } from './db.js';
+import { now, type Store } from './db.js';
 import type { Database } from './schema.js';
 
 export interface ResourceServer {
@@ -44,16 +44,26 @@ export async function deleteResourceServer(db: Kysely<Database>, name: string): 
   return Number(result.numDeletedRows) > 0;
 }
 
+type CredentialRecord = Pick<
+  Database['resource_servers'],
+  'id' | 'name' | 'secret_hash' | 'created_at' | 'last_used_at'
+>;
+const byId = new WeakMap<Store, (id: string) => Promise<CredentialRecord | undefined>>();
+
 /** The row and stored secret hash for an id; the caller compares hashes in constant time. */
 export async function findResourceServerCredential(
-  db: Kysely<Database>,
+  store: Store,
   id: string,
 ): Promise<(ResourceServer & { secretHash: string }) | undefined> {
-  const row = await db
-    .selectFrom('resource_servers')
-    .select(['id', 'name', 'secret_hash', 'created_at', 'last_used_at'])
-    .where('id', '=', id)
-    .executeTakeFirst();
+  let query = byId.get(store);
+  if (!query) {
+    query = store.hotQuery<CredentialRecord>(
+      'resource_server_by_id',
+      'SELECT id, name, secret_hash, created_at, last_used_at FROM resource_servers WHERE id = ?',
+    );
+    byId.set(store, query);
+  }
+  const row = await query(id);
   return (
     row && {
       id: row.id,

@@ -3,6 +3,7 @@
  * (DESIGN "Fast where it matters"); revoking a grant marks its tokens too, so the lookup never joins.
  */
 import type { Kysely } from 'kysely';
+import type { Store } from './db.js';
 import type { Database } from './schema.js';
 
 export interface GrantRow {
@@ -92,15 +93,22 @@ function toRow(r: TokenRecord): AccessTokenRow {
   };
 }
 
+const byHash = new WeakMap<Store, (hash: string) => Promise<TokenRecord | undefined>>();
+
+/** The hot path: one indexed lookup by hash, as a cached prepared statement. */
 export async function findAccessTokenByHash(
-  db: Kysely<Database>,
+  store: Store,
   tokenHash: string,
 ): Promise<AccessTokenRow | undefined> {
-  const row = await db
-    .selectFrom('access_tokens')
-    .select(tokenColumns)
-    .where('token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  let query = byHash.get(store);
+  if (!query) {
+    query = store.hotQuery<TokenRecord>(
+      'access_token_by_hash',
+      `SELECT ${tokenColumns.join(', ')} FROM access_tokens WHERE token_hash = ?`,
+    );
+    byHash.set(store, query);
+  }
+  const row = await query(tokenHash);
   return row && toRow(row);
 }
 

@@ -112,7 +112,7 @@ export class AccessTokenService {
    */
   async verify(token: string): Promise<ActiveToken | undefined> {
     if (!looksLikeToken(token)) return undefined;
-    const row = await findAccessTokenByHash(this.store.db, sha256(token));
+    const row = await findAccessTokenByHash(this.store, sha256(token));
     const at = this.clock();
     if (!row || row.revokedAt !== null || row.expiresAt <= at) return undefined;
     if (row.lastUsedAt === null || row.lastUsedAt <= at - TOUCH_GRANULARITY) {

@@ -45,7 +45,7 @@ export class ResourceServerService {
     if (!secret) return undefined;
     const dot = secret.indexOf('.');
     if (dot <= 0 || secret.length > 200) return undefined;
-    const row = await findResourceServerCredential(this.store.db, secret.slice(0, dot));
+    const row = await findResourceServerCredential(this.store, secret.slice(0, dot));
     if (!row || !constantTimeEqual(sha256(secret), row.secretHash)) return undefined;
     const at = this.clock();
     if (row.lastUsedAt === null || row.lastUsedAt <= at - TOUCH_GRANULARITY) {

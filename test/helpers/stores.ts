@@ -52,7 +52,16 @@ const postgres: StoreTarget = {
         await store.close();
         const cleanup = new pg.Client({ connectionString: pgUrl });
         await cleanup.connect();
-        await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        // Closed pool connections may take a moment to leave; FORCE would kill them mid-close.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await cleanup.query(`DROP DATABASE IF EXISTS ${name}`);
+            break;
+          } catch (error) {
+            if (attempt >= 50) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
         await cleanup.end();
       },
     };

@@ -90,12 +90,12 @@ describe.each(storeTargets)('store on $name', (target) => {
   it('tokens: insert, find by hash, revoke once', async () => {
     await insertGrant(store.db, grant('g1'));
     await insertAccessToken(store.db, token('t1', 'g1'));
-    const found = await findAccessTokenByHash(store.db, 'hash-t1');
+    const found = await findAccessTokenByHash(store, 'hash-t1');
     expect(found).toMatchObject({ id: 't1', grantId: 'g1', expiresAt: 2000, revokedAt: null });
     expect(typeof found?.createdAt).toBe('number');
     expect(await revokeAccessTokenByHash(store.db, 'hash-t1', 1500)).toBe(true);
     expect(await revokeAccessTokenByHash(store.db, 'hash-t1', 1600)).toBe(false);
-    expect((await findAccessTokenByHash(store.db, 'hash-t1'))?.revokedAt).toBe(1500);
+    expect((await findAccessTokenByHash(store, 'hash-t1'))?.revokedAt).toBe(1500);
   });
 
   it('revoking a grant revokes all of its tokens and no others', async () => {
@@ -105,9 +105,9 @@ describe.each(storeTargets)('store on $name', (target) => {
     await insertAccessToken(store.db, token('t2', 'g1'));
     await insertAccessToken(store.db, token('t3', 'g2'));
     await revokeGrant(store.db, 'g1', 1500);
-    expect((await findAccessTokenByHash(store.db, 'hash-t1'))?.revokedAt).toBe(1500);
-    expect((await findAccessTokenByHash(store.db, 'hash-t2'))?.revokedAt).toBe(1500);
-    expect((await findAccessTokenByHash(store.db, 'hash-t3'))?.revokedAt).toBeNull();
+    expect((await findAccessTokenByHash(store, 'hash-t1'))?.revokedAt).toBe(1500);
+    expect((await findAccessTokenByHash(store, 'hash-t2'))?.revokedAt).toBe(1500);
+    expect((await findAccessTokenByHash(store, 'hash-t3'))?.revokedAt).toBeNull();
   });
 
   it('lists active tokens, optionally for one profile', async () => {
@@ -128,8 +128,8 @@ describe.each(storeTargets)('store on $name', (target) => {
     await recordRedeemedCode(store.db, { codeHash: 'c-old', grantId: 'g1', expiresAt: 100 });
     await recordRedeemedCode(store.db, { codeHash: 'c-new', grantId: 'g1', expiresAt: 5000 });
     expect(await purgeExpired(store.db, 1000, 500)).toBe(2);
-    expect(await findAccessTokenByHash(store.db, 'hash-old')).toBeUndefined();
-    expect(await findAccessTokenByHash(store.db, 'hash-fresh')).toBeDefined();
+    expect(await findAccessTokenByHash(store, 'hash-old')).toBeUndefined();
+    expect(await findAccessTokenByHash(store, 'hash-fresh')).toBeDefined();
     expect(await findRedeemedCode(store.db, 'c-old')).toBeUndefined();
     expect(await findRedeemedCode(store.db, 'c-new')).toEqual({ grantId: 'g1' });
   });
@@ -180,7 +180,7 @@ describe.each(storeTargets)('store on $name', (target) => {
   it('returns epoch-second columns as numbers on every dialect', async () => {
     await insertGrant(store.db, grant('g1'));
     await insertAccessToken(store.db, token('t1', 'g1', { expiresAt: 4_102_444_800 }));
-    const found = await findAccessTokenByHash(store.db, 'hash-t1');
+    const found = await findAccessTokenByHash(store, 'hash-t1');
     expect(found?.expiresAt).toBe(4_102_444_800);
     expect(typeof found?.createdAt).toBe('number');
   });

@@ -1,0 +1,102 @@
+/**
+ * A node:http fast path for the two endpoints resource servers call on every request:
+ * `GET /token` (verification) and `POST /introspect`. It skips building WHATWG Request/Response
+ * objects, which cost more than the database lookup itself (DESIGN "Fast where it matters").
+ *
+ * It holds no rules: answers come from token-answers.ts, the same functions the Hono routes use,
+ * and the headers are the ones the middleware sets. A test compares both paths byte for byte.
+ * Anything unusual (form-encoded responses, other content types, chunked or large bodies) is left
+ * to Hono by returning false before the request is touched.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { OAuthError } from '../indieauth/errors.js';
+import type { Services } from '../services.js';
+import { MAX_FORM_BYTES, parseParams } from './form.js';
+import { API_CSP } from './middleware.js';
+import { prefersForm } from './respond.js';
+import {
+  type Answer,
+  authenticateIntrospection,
+  errorAnswer,
+  introspectionAnswer,
+  SERVER_ERROR,
+  verificationAnswer,
+} from './token-answers.js';
+
+/** What securityHeaders + cors add to every answer on these paths. */
+const COMMON_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': API_CSP,
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'Access-Control-Allow-Origin': '*',
+};
+
+/** What oauthResponse adds to successful answers. */
+const SUCCESS_HEADERS: Record<string, string> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
+
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+export function createFastPath(services: Services): FastPath {
+  const send = (res: ServerResponse, answer: Answer, success: boolean) => {
+    const body = JSON.stringify(answer.body);
+    res.writeHead(answer.status, {
+      ...COMMON_HEADERS,
+      ...(success ? SUCCESS_HEADERS : {}),
+      ...answer.headers,
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+
+  const run = (res: ServerResponse, work: () => Promise<Answer>) => {
+    work().then(
+      (answer) => send(res, answer, true),
+      (error: unknown) => {
+        if (error instanceof OAuthError) return send(res, errorAnswer(error), false);
+        services.logger.error({ event: 'http.unhandled', err: String(error) }, 'unhandled error (fast path)');
+        if (res.headersSent) res.destroy();
+        else send(res, SERVER_ERROR, false);
+      },
+    );
+  };
+
+  return (req, res) => {
+    if (prefersForm(req.headers.accept)) return false;
+    if (req.method === 'GET' && req.url === '/token') {
+      run(res, () => verificationAnswer(services, req.headers.authorization));
+      return true;
+    }
+    if (req.method === 'POST' && req.url === '/introspect') {
+      const length = Number(req.headers['content-length']);
+      const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/x-www-form-urlencoded' || !(length >= 0 && length <= MAX_FORM_BYTES))
+        return false;
+      run(res, async () => {
+        await authenticateIntrospection(services, req.headers.authorization);
+        const body = await readSmallBody(req, length);
+        return introspectionAnswer(services, parseParams(body));
+      });
+      return true;
+    }
+    return false;
+  };
+}
+
+/** Reads a body whose Content-Length is known and small; never more than that length. */
+function readSmallBody(req: IncomingMessage, length: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > length) {
+        req.destroy();
+        reject(new Error('body longer than its Content-Length'));
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
