@@ -9,7 +9,7 @@ import { normaliseSignInInput, validateProfileUrl } from './indieauth/urls.js';
 import { silentLogger } from './log.js';
 import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
-import { listAccessTokens, revokeAccessTokenById } from './store/tokens.js';
+import { listAccessTokens, revokeAccessToken } from './store/tokens.js';
 import {
   addTrustedEndpoint,
   listTrustedEndpoints,
@@ -151,7 +151,7 @@ export function buildProgram(): Command {
     .description('revoke an access token by the ID shown in `tokens list`')
     .action((id: string) =>
       withServices(async (s) => {
-        const revoked = await revokeAccessTokenById(s.store.db, id, s.tokens.now());
+        const revoked = await revokeAccessToken(s.store.db, { id }, s.tokens.now());
         console.log(revoked ? `Revoked token ${id}.` : `No active token with ID ${id}.`);
         if (!revoked) process.exitCode = 1;
       }),

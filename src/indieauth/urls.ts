@@ -113,6 +113,13 @@ function fragmentReason(fragment: string): string {
   return `it contains a fragment ("#${fragment}"); remove the part from # on`;
 }
 
+/** Rules shared by profile URLs and client_ids (IndieAuth §3.2–3.3): no fragment, no user/password. */
+function fragmentOrUserinfoReason(parts: RawParts): string | undefined {
+  if (parts.fragment !== undefined) return fragmentReason(parts.fragment);
+  if (parts.userinfo) return 'it contains a user name or password (the part before "@")';
+  return undefined;
+}
+
 function hasDotSegment(path: string): boolean {
   return path.split('/').some((segment) => DOT_SEGMENT.test(segment));
 }
@@ -151,9 +158,8 @@ export function validateProfileUrl(raw: string): UrlCheck {
   const split = splitRaw(raw, 'a profile URL');
   if (!split.ok) return split;
   const { parts, parsed } = split;
-  if (parts.fragment !== undefined) return { ok: false, reason: fragmentReason(parts.fragment) };
-  if (parts.userinfo)
-    return { ok: false, reason: 'it contains a user name or password (the part before "@")' };
+  const common = fragmentOrUserinfoReason(parts);
+  if (common) return { ok: false, reason: common };
   if (parts.port !== undefined) {
     return { ok: false, reason: `it contains a port (":${parts.port}"); a profile URL cannot name a port` };
   }
@@ -173,9 +179,8 @@ export function validateClientId(raw: string): ClientIdCheck {
   const split = splitRaw(raw, 'a client_id');
   if (!split.ok) return split;
   const { parts, parsed } = split;
-  if (parts.fragment !== undefined) return { ok: false, reason: fragmentReason(parts.fragment) };
-  if (parts.userinfo)
-    return { ok: false, reason: 'it contains a user name or password (the part before "@")' };
+  const common = fragmentOrUserinfoReason(parts);
+  if (common) return { ok: false, reason: common };
   if (parts.port !== undefined) {
     const port = Number(parts.port);
     if (!/^\d{1,5}$/.test(parts.port) || port < 1 || port > 65535) {

@@ -117,25 +117,18 @@ export async function touchAccessToken(db: Kysely<Database>, id: string, at: num
   await db.updateTable('access_tokens').set({ last_used_at: at }).where('id', '=', id).execute();
 }
 
-export async function revokeAccessTokenByHash(
+/** Revokes one token, found by its hash or its id; false when it was unknown or already revoked. */
+export async function revokeAccessToken(
   db: Kysely<Database>,
-  tokenHash: string,
+  which: { tokenHash: string } | { id: string },
   at: number,
 ): Promise<boolean> {
+  const [column, value] =
+    'id' in which ? (['id', which.id] as const) : (['token_hash', which.tokenHash] as const);
   const result = await db
     .updateTable('access_tokens')
     .set({ revoked_at: at })
-    .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
-}
-
-export async function revokeAccessTokenById(db: Kysely<Database>, id: string, at: number): Promise<boolean> {
-  const result = await db
-    .updateTable('access_tokens')
-    .set({ revoked_at: at })
-    .where('id', '=', id)
+    .where(column, '=', value)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;

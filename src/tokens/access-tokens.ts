@@ -10,7 +10,7 @@ import {
   findAccessTokenByHash,
   insertAccessToken,
   insertGrant,
-  revokeAccessTokenByHash,
+  revokeAccessToken,
   touchAccessToken,
 } from '../store/tokens.js';
 import { randomId, randomToken, sha256 } from './secrets.js';
@@ -131,7 +131,7 @@ export class AccessTokenService {
   /** Revokes a token if it exists (RFC 7009 §2.2: unknown tokens are not an error). */
   async revoke(token: string): Promise<void> {
     if (!looksLikeToken(token)) return;
-    await revokeAccessTokenByHash(this.store.db, sha256(token), this.clock());
+    await revokeAccessToken(this.store.db, { tokenHash: sha256(token) }, this.clock());
   }
 }
 

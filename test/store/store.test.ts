@@ -12,7 +12,7 @@ import {
   listAccessTokens,
   purgeExpired,
   recordRedeemedCode,
-  revokeAccessTokenByHash,
+  revokeAccessToken,
   revokeGrant,
 } from '../../src/store/tokens.js';
 import {
@@ -93,8 +93,8 @@ describe.each(storeTargets)('store on $name', (target) => {
     const found = await findAccessTokenByHash(store, 'hash-t1');
     expect(found).toMatchObject({ id: 't1', grantId: 'g1', expiresAt: 2000, revokedAt: null });
     expect(typeof found?.createdAt).toBe('number');
-    expect(await revokeAccessTokenByHash(store.db, 'hash-t1', 1500)).toBe(true);
-    expect(await revokeAccessTokenByHash(store.db, 'hash-t1', 1600)).toBe(false);
+    expect(await revokeAccessToken(store.db, { tokenHash: 'hash-t1' }, 1500)).toBe(true);
+    expect(await revokeAccessToken(store.db, { id: 't1' }, 1600)).toBe(false);
     expect((await findAccessTokenByHash(store, 'hash-t1'))?.revokedAt).toBe(1500);
   });
 
