@@ -3,6 +3,7 @@
  * RFC 6749 §5.2 JSON; anything unexpected is logged and answered as a generic 500 (no stack traces).
  */
 import { Hono } from 'hono';
+import { authorizeRedemptionRoutes } from './http/authorize.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
 import { cors, securityHeaders } from './http/middleware.js';
@@ -18,6 +19,7 @@ export function buildApp(services: Services): Hono {
 
   metaRoutes(app, services);
   tokenRoutes(app, services);
+  authorizeRedemptionRoutes(app, services);
   introspectionRoutes(app, services);
 
   app.notFound((c) =>

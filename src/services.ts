@@ -10,7 +10,9 @@ import type { Fetcher } from './net/types.js';
 import { openStore, type Store } from './store/db.js';
 import { putSettingIfAbsent } from './store/settings.js';
 import { AccessTokenService } from './tokens/access-tokens.js';
+import { CodeService } from './tokens/codes.js';
 import type { DiscoverAuthorizationEndpoint } from './tokens/mintoken.js';
+import { RefreshTokenService } from './tokens/refresh-tokens.js';
 import { ResourceServerService } from './tokens/resource-servers.js';
 import { randomToken } from './tokens/secrets.js';
 import { VERSION } from './version.js';
@@ -21,6 +23,9 @@ export interface Services {
   fetcher: Fetcher;
   logger: Logger;
   tokens: AccessTokenService;
+  /** Undefined when the operator turned refresh tokens off (`REFRESH_TOKENS=false`). */
+  refreshTokens: RefreshTokenService | undefined;
+  codes: CodeService;
   resourceServers: ResourceServerService;
   discover: DiscoverAuthorizationEndpoint;
   /** HMAC/cookie keys; the first signs (SECURITY R7). */
@@ -60,6 +65,10 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const fetcher: Fetcher = overrides.fetcher ?? (owned as Fetcher);
   const tokens = new AccessTokenService({ store, tokenTtl: config.tokenTtl, clock: overrides.clock });
   const resourceServers = new ResourceServerService(store, overrides.clock);
+  const refreshTokens = config.refreshTokens
+    ? new RefreshTokenService(store, tokens, config.refreshTokenTtl)
+    : undefined;
+  const codes = new CodeService({ store, tokens, refreshTokens, codeTtl: config.codeTtl });
 
   return {
     config,
@@ -67,6 +76,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     fetcher,
     logger,
     tokens,
+    refreshTokens,
+    codes,
     resourceServers,
     secrets,
     discover: (me) => discoverAuthorizationEndpoint(me, fetcher),

@@ -4,7 +4,9 @@ import { serverMetadata } from '../indieauth/metadata.js';
 import type { Services } from '../services.js';
 
 export function metaRoutes(app: Hono, services: Services): void {
-  const metadata = serverMetadata(services.config.publicUrl);
+  const metadata = serverMetadata(services.config.publicUrl, {
+    refreshTokens: services.refreshTokens !== undefined,
+  });
   app.get('/.well-known/oauth-authorization-server', (c) => {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.json(metadata);

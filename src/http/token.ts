@@ -1,13 +1,16 @@
 /**
- * The token endpoint (PROTOCOL §10): `POST /token` code exchange and legacy `action=revoke`,
- * `GET /token` legacy verification. Parses and validates; the services decide.
+ * The token endpoint (PROTOCOL §8, §10): redeem our own codes, refresh, Mintoken-mode exchange of
+ * other endpoints' codes, legacy `action=revoke`, and `GET /token` legacy verification. Parses and
+ * validates; the services decide.
  */
 import type { Hono } from 'hono';
 import { InvalidRequest, UnsupportedGrantType } from '../indieauth/errors.js';
 import { validateClientId, validateRedirectUri } from '../indieauth/urls.js';
 import type { Services } from '../services.js';
+import type { Profile } from '../tokens/codes.js';
 import { exchangeWithTrustedEndpoint } from '../tokens/mintoken.js';
-import { optional, readForm, required } from './form.js';
+import type { TokenPair } from '../tokens/refresh-tokens.js';
+import { optional, type Params, readForm, required } from './form.js';
 import { oauthResponse } from './respond.js';
 import { verificationAnswer } from './token-answers.js';
 
@@ -22,49 +25,104 @@ export function tokenRoutes(app: Hono, services: Services): void {
 
     // Legacy revocation (tokens.indieauth.com, Mintoken): always 200, like RFC 7009.
     if (params.get('action') === 'revoke') {
-      await services.tokens.revoke(required(params, 'token'));
+      await revokeAny(services, required(params, 'token'));
       return c.body(null, 200, { 'Cache-Control': 'no-store' });
     }
     if (params.has('action')) throw new InvalidRequest('The only supported "action" is "revoke".');
 
     const grantType = optional(params, 'grant_type') ?? 'authorization_code';
+    if (grantType === 'refresh_token' && services.refreshTokens) {
+      const pair = await services.refreshTokens.refresh({
+        refreshToken: required(params, 'refresh_token'),
+        clientId: clientIdParam(params),
+        scope: optional(params, 'scope'),
+      });
+      services.logger.info(
+        { event: 'token.refreshed', me: pair.me, scope: pair.scope },
+        'access token refreshed',
+      );
+      return oauthResponse(c, tokenBody(pair));
+    }
     if (grantType !== 'authorization_code') throw new UnsupportedGrantType(grantType);
 
-    const clientId = validateClientId(required(params, 'client_id'));
-    if (!clientId.ok) throw new InvalidRequest(`"client_id" is not valid: ${clientId.reason}`);
+    const code = required(params, 'code');
+    const clientId = clientIdParam(params);
     const redirectUri = validateRedirectUri(required(params, 'redirect_uri'));
     if (!redirectUri.ok) throw new InvalidRequest(`"redirect_uri" is not valid: ${redirectUri.reason}`);
-    // Mintoken required `me` and accepted it on the endpoint URL too (`/token?me=…`).
+    const codeVerifier = optional(params, 'code_verifier');
+
+    // Our own code (PROTOCOL §8): a token when it has scope, else the identity only (C8).
+    const ours = await services.codes.redeem('token', {
+      code,
+      clientId,
+      redirectUri: redirectUri.url,
+      codeVerifier,
+    });
+    if (ours) {
+      services.logger.info(
+        {
+          event: 'code.redeemed',
+          at: 'token',
+          me: ours.me,
+          client_id: clientId,
+          scope: ours.scope.join(' '),
+        },
+        'authorization code redeemed',
+      );
+      if (!ours.tokens) return oauthResponse(c, identityBody(ours.me, ours.profile));
+      return oauthResponse(c, {
+        ...tokenBody(ours.tokens),
+        ...(ours.profile ? { profile: ours.profile } : {}),
+      });
+    }
+
+    // Someone else's code (Mintoken mode, PROTOCOL §10); `me` may come as ?me= on the endpoint URL.
     const me = optional(params, 'me') ?? c.req.query('me');
     if (!me) {
       throw new InvalidRequest(
-        'The "me" parameter is missing: send the profile URL (in the body or as ?me= on the token endpoint URL) so the code can be verified with its authorization endpoint.',
+        'The code is not one this server issued, and "me" is missing: send the profile URL (in the body or as ?me= on the token endpoint URL) so the code can be verified with its authorization endpoint.',
       );
     }
-
     const issued = await exchangeWithTrustedEndpoint(services, {
-      code: required(params, 'code'),
-      clientId: clientId.url,
+      code,
+      clientId,
       redirectUri: redirectUri.url,
       me,
-      codeVerifier: optional(params, 'code_verifier'),
+      codeVerifier,
     });
     services.logger.info(
-      {
-        event: 'token.issued',
-        mode: 'mintoken',
-        me: issued.me,
-        client_id: clientId.url,
-        scope: issued.scope,
-      },
+      { event: 'token.issued', mode: 'mintoken', me: issued.me, client_id: clientId, scope: issued.scope },
       'access token issued',
     );
-    return oauthResponse(c, {
-      access_token: issued.accessToken,
-      token_type: 'Bearer',
-      scope: issued.scope,
-      me: issued.me,
-      expires_in: issued.expiresIn,
-    });
+    return oauthResponse(c, tokenBody(issued));
   });
+}
+
+export function clientIdParam(params: Params): string {
+  const clientId = validateClientId(required(params, 'client_id'));
+  if (!clientId.ok) throw new InvalidRequest(`"client_id" is not valid: ${clientId.reason}`);
+  return clientId.url;
+}
+
+/** The identity answer (IndieAuth §5.3.3), also IndieLogin's `/token` shape without scope. */
+export function identityBody(me: string, profile: Profile | undefined): Record<string, unknown> {
+  return profile ? { me, profile } : { me };
+}
+
+/** The access-token answer (IndieAuth §5.3.3, RFC 6749 §5.1). */
+function tokenBody(pair: TokenPair): Record<string, unknown> {
+  return {
+    access_token: pair.accessToken,
+    token_type: 'Bearer',
+    scope: pair.scope,
+    me: pair.me,
+    expires_in: pair.expiresIn,
+    ...(pair.refreshToken ? { refresh_token: pair.refreshToken } : {}),
+  };
+}
+
+/** Revokes an access token, or a refresh token and its grant (RFC 7009 §2.1). */
+export async function revokeAny(services: Services, token: string): Promise<void> {
+  await services.tokens.revoke(token);
+  await services.refreshTokens?.revoke(token);
 }

@@ -18,7 +18,7 @@ export interface ServerMetadata {
   authorization_response_iss_parameter_supported: boolean;
 }
 
-export function serverMetadata(issuer: string): ServerMetadata {
+export function serverMetadata(issuer: string, options: { refreshTokens: boolean }): ServerMetadata {
   const at = (path: string) => new URL(path, issuer).href;
   return {
     issuer,
@@ -29,7 +29,9 @@ export function serverMetadata(issuer: string): ServerMetadata {
     revocation_endpoint_auth_methods_supported: ['none'],
     scopes_supported: [...KNOWN_SCOPES],
     response_types_supported: ['code'],
-    grant_types_supported: ['authorization_code'],
+    grant_types_supported: options.refreshTokens
+      ? ['authorization_code', 'refresh_token']
+      : ['authorization_code'],
     code_challenge_methods_supported: ['S256'],
     authorization_response_iss_parameter_supported: true,
   };

@@ -64,8 +64,47 @@ const m001_foundation: Migration = {
   },
 };
 
+/** Our own authorization codes (PROTOCOL §7–8) and refresh tokens (PROTOCOL §10). */
+const m002_codes_and_refresh_tokens: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('auth_codes')
+      .addColumn('code_hash', 'text', (c) => c.primaryKey())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('redirect_uri', 'text', (c) => c.notNull())
+      .addColumn('code_challenge', 'text')
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('profile', 'text')
+      .addColumn('auth_method', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .addColumn('used_by', 'text')
+      .addColumn('grant_id', 'text')
+      .execute();
+    await db.schema.createIndex('auth_codes_expires').on('auth_codes').column('expires_at').execute();
+    await db.schema
+      .createTable('refresh_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('grant_id', 'text', (c) => c.notNull().references('grants.id'))
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('rotated_at', 'bigint')
+      .addColumn('revoked_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('refresh_tokens_grant').on('refresh_tokens').column('grant_id').execute();
+    await db.schema.createIndex('refresh_tokens_expires').on('refresh_tokens').column('expires_at').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001_foundation,
+  '002_codes_and_refresh_tokens': m002_codes_and_refresh_tokens,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -60,6 +60,42 @@ export interface RedeemedCodesTable {
   expires_at: number;
 }
 
+/** Codes this server issued (PROTOCOL §7): hashed, single-use, bound to client, redirect and PKCE. */
+export interface AuthCodesTable {
+  code_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  code_challenge: string | null;
+  me: string;
+  /** Space-separated; '' when the code is for sign-in only. */
+  scope: string;
+  /** JSON of the profile (name, url, photo, email) shown for `profile`/`email` scopes. */
+  profile: string | null;
+  /** How the person proved who they are ('email', 'pgp', 'indieauth', …). */
+  auth_method: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  /** Where it was redeemed: 'authorize' or 'token' (SECURITY C7). */
+  used_by: string | null;
+  /** The grant the redemption created, revoked if the code is replayed (SECURITY C1). */
+  grant_id: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  token_hash: string;
+  grant_id: string;
+  me: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  /** Set when it was exchanged; a second use is reuse and revokes the grant (SECURITY D5). */
+  rotated_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface Database {
   settings: SettingsTable;
   trusted_endpoints: TrustedEndpointsTable;
@@ -67,4 +103,6 @@ export interface Database {
   grants: GrantsTable;
   access_tokens: AccessTokensTable;
   redeemed_codes: RedeemedCodesTable;
+  auth_codes: AuthCodesTable;
+  refresh_tokens: RefreshTokensTable;
 }

@@ -134,7 +134,7 @@ export async function revokeAccessToken(
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** Revokes a grant and every token issued under it. */
+/** Revokes a grant and every access and refresh token issued under it. */
 export async function revokeGrant(db: Kysely<Database>, grantId: string, at: number): Promise<void> {
   await db
     .updateTable('grants')
@@ -142,12 +142,14 @@ export async function revokeGrant(db: Kysely<Database>, grantId: string, at: num
     .where('id', '=', grantId)
     .where('revoked_at', 'is', null)
     .execute();
-  await db
-    .updateTable('access_tokens')
-    .set({ revoked_at: at })
-    .where('grant_id', '=', grantId)
-    .where('revoked_at', 'is', null)
-    .execute();
+  for (const table of ['access_tokens', 'refresh_tokens'] as const) {
+    await db
+      .updateTable(table)
+      .set({ revoked_at: at })
+      .where('grant_id', '=', grantId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  }
 }
 
 export async function listAccessTokens(
@@ -204,6 +206,15 @@ export async function purgeExpired(db: Kysely<Database>, at: number, keepSeconds
     .deleteFrom('access_tokens')
     .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)]))
     .executeTakeFirst();
-  const codes = await db.deleteFrom('redeemed_codes').where('expires_at', '<', at).executeTakeFirst();
-  return Number(tokens.numDeletedRows) + Number(codes.numDeletedRows);
+  const refresh = await db
+    .deleteFrom('refresh_tokens')
+    .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)]))
+    .executeTakeFirst();
+  const redeemed = await db.deleteFrom('redeemed_codes').where('expires_at', '<', at).executeTakeFirst();
+  // Our codes live a minute; keep them a day after expiry so a late replay still revokes its grant.
+  const codes = await db
+    .deleteFrom('auth_codes')
+    .where('expires_at', '<', at - 86400)
+    .executeTakeFirst();
+  return [tokens, refresh, redeemed, codes].reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
 }

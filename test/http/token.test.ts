@@ -379,7 +379,7 @@ describe.each(storeTargets)('token endpoint on $name', (target) => {
       revocation_endpoint: 'https://login.test/revoke',
       revocation_endpoint_auth_methods_supported: ['none'],
       response_types_supported: ['code'],
-      grant_types_supported: ['authorization_code'],
+      grant_types_supported: ['authorization_code', 'refresh_token'],
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
     });

@@ -1,0 +1,161 @@
+/**
+ * Authorization codes this server issues (PROTOCOL §7–8, SECURITY B3–B5, C1–C9): 256-bit, stored
+ * hashed, single-use, short-lived, bound to client_id, redirect_uri, PKCE challenge, me, scope and
+ * the authentication method. Every check runs before the code is consumed, so a failed attempt
+ * never burns it (C3); the one conditional UPDATE that consumes it runs in the transaction that
+ * issues the tokens, so exactly one of many concurrent redemptions wins (C9).
+ */
+import { InvalidGrant, InvalidRequest } from '../indieauth/errors.js';
+import { verifierMatches } from '../indieauth/pkce.js';
+import { formatScope, parseScope } from '../indieauth/scopes.js';
+import { consumeCode, findCode, insertCode } from '../store/codes.js';
+import type { Store } from '../store/db.js';
+import { revokeGrant } from '../store/tokens.js';
+import type { AccessTokenService } from './access-tokens.js';
+import type { RefreshTokenService, TokenPair } from './refresh-tokens.js';
+import { randomId, randomToken, sha256 } from './secrets.js';
+
+/** What the `profile` (and `email`) scopes reveal (IndieAuth §5.3.4). */
+export interface Profile {
+  name?: string;
+  url?: string;
+  photo?: string;
+  email?: string;
+}
+
+export interface NewCode {
+  clientId: string;
+  redirectUri: string;
+  /** null only when the operator allows legacy clients without PKCE (SECURITY B6). */
+  codeChallenge: string | null;
+  me: string;
+  scope: readonly string[];
+  profile?: Profile | undefined;
+  authMethod: string;
+}
+
+export interface RedeemRequest {
+  code: string;
+  clientId: string;
+  redirectUri: string | undefined;
+  codeVerifier: string | undefined;
+}
+
+export interface Redemption {
+  me: string;
+  scope: string[];
+  profile?: Profile;
+  /** Present when redeemed at the token endpoint for a code with scope. */
+  tokens?: TokenPair;
+}
+
+export interface CodeServiceOptions {
+  store: Store;
+  tokens: AccessTokenService;
+  refreshTokens: RefreshTokenService | undefined;
+  codeTtl: number;
+}
+
+export class CodeService {
+  constructor(private readonly options: CodeServiceOptions) {}
+
+  async issue(code: NewCode): Promise<string> {
+    const value = randomToken();
+    const at = this.options.tokens.now();
+    await insertCode(this.options.store.db, {
+      code_hash: sha256(value),
+      client_id: code.clientId,
+      redirect_uri: code.redirectUri,
+      code_challenge: code.codeChallenge,
+      me: code.me,
+      scope: formatScope(code.scope),
+      profile: code.profile ? JSON.stringify(code.profile) : null,
+      auth_method: code.authMethod,
+      created_at: at,
+      expires_at: at + this.options.codeTtl,
+      used_at: null,
+      used_by: null,
+      grant_id: null,
+    });
+    return value;
+  }
+
+  /** True when the code is one this server issued (used or not), so Mintoken mode must not see it. */
+  async isOurs(code: string): Promise<boolean> {
+    return (await findCode(this.options.store.db, sha256(code))) !== undefined;
+  }
+
+  /**
+   * Redeems a code at the authorization endpoint (`authorize`: identity only) or the token
+   * endpoint (`token`: an access token when the code has scope, C8). Undefined when unknown.
+   */
+  async redeem(at: 'authorize' | 'token', request: RedeemRequest): Promise<Redemption | undefined> {
+    const { store, tokens, refreshTokens } = this.options;
+    const codeHash = sha256(request.code);
+    const row = await findCode(store.db, codeHash);
+    if (!row) return undefined;
+    const now = tokens.now();
+
+    if (row.expires_at <= now)
+      throw new InvalidGrant('The authorization code has expired; start the sign-in again.');
+    if (request.clientId !== row.client_id)
+      throw new InvalidGrant('The code was issued to another client_id.');
+    if (request.redirectUri === undefined)
+      throw new InvalidRequest('The "redirect_uri" parameter is missing.');
+    if (request.redirectUri !== row.redirect_uri) {
+      throw new InvalidGrant('redirect_uri does not match the one the code was issued for.');
+    }
+    if (row.code_challenge !== null) {
+      if (!request.codeVerifier) throw new InvalidGrant('The code was issued with PKCE; send code_verifier.');
+      if (!verifierMatches(request.codeVerifier, row.code_challenge)) {
+        throw new InvalidGrant('code_verifier does not match the code_challenge.');
+      }
+    } else if (request.codeVerifier !== undefined) {
+      // RFC 9700 §4.8.2: a verifier for a code issued without a challenge signals a downgrade.
+      throw new InvalidGrant('The code was issued without PKCE, but a code_verifier was sent.');
+    }
+
+    const scope = parseScope(row.scope) ?? [];
+    const profile = selectProfile(row.profile, scope);
+    const wantsTokens = at === 'token' && scope.length > 0;
+
+    const outcome = await store.write(async (tx) => {
+      const grantId = wantsTokens ? randomId() : null;
+      if (!(await consumeCode(tx, codeHash, { at: now, by: at, grantId }))) {
+        // A second valid redemption: the code leaked. Revoke what the first produced (C1), commit, refuse.
+        const first = await findCode(tx, codeHash);
+        if (first?.grant_id) await revokeGrant(tx, first.grant_id, now);
+        return undefined;
+      }
+      if (!wantsTokens || !grantId) return { issued: undefined };
+      const grant = { me: row.me, clientId: row.client_id, scope: formatScope(scope) };
+      const issued = await tokens.issueForNewGrant(tx, {
+        id: grantId,
+        ...grant,
+        source: 'code',
+        authorizationEndpoint: null,
+      });
+      const refreshToken = refreshTokens ? await refreshTokens.issue(tx, { grantId, ...grant }) : undefined;
+      return { issued: { ...issued, refreshToken } };
+    });
+    if (!outcome) {
+      throw new InvalidGrant(
+        'The authorization code was already used; tokens issued for it have been revoked.',
+      );
+    }
+    return {
+      me: row.me,
+      scope,
+      ...(profile ? { profile } : {}),
+      ...(outcome.issued ? { tokens: outcome.issued } : {}),
+    };
+  }
+}
+
+/** `profile` reveals name, url and photo; `email` adds the proven email (IndieAuth §5.3.4). */
+function selectProfile(stored: string | null, scope: readonly string[]): Profile | undefined {
+  if (!stored || !scope.includes('profile')) return undefined;
+  const full = JSON.parse(stored) as Profile;
+  const { email, ...rest } = full;
+  return scope.includes('email') && email ? { ...rest, email } : rest;
+}
