@@ -2,7 +2,9 @@
  * One store suite, run against SQLite and PostgreSQL (DESIGN "Testing").
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findCode, insertCode } from '../../src/store/codes.js';
 import type { Store } from '../../src/store/db.js';
+import { findRefreshTokenByHash, insertRefreshToken } from '../../src/store/refresh-tokens.js';
 import { getSetting, putSettingIfAbsent } from '../../src/store/settings.js';
 import {
   findAccessTokenByHash,
@@ -127,7 +129,45 @@ describe.each(storeTargets)('store on $name', (target) => {
     await insertAccessToken(store.db, token('fresh', 'g1', { expiresAt: 5000 }));
     await recordRedeemedCode(store.db, { codeHash: 'c-old', grantId: 'g1', expiresAt: 100 });
     await recordRedeemedCode(store.db, { codeHash: 'c-new', grantId: 'g1', expiresAt: 5000 });
-    expect(await purgeExpired(store.db, 1000, 500)).toBe(2);
+    const code = (hash: string, expires: number) => ({
+      code_hash: hash,
+      client_id: 'https://app.example/',
+      redirect_uri: 'https://app.example/cb',
+      code_challenge: null,
+      me: 'https://alice.example/',
+      scope: '',
+      profile: null,
+      auth_method: 'email',
+      created_at: 0,
+      expires_at: expires,
+      used_at: null,
+      used_by: null,
+      grant_id: null,
+    });
+    await insertCode(store.db, code('code-old', 100));
+    await insertCode(store.db, code('code-recent', 950));
+    const refresh = (id: string, expires: number) => ({
+      id,
+      token_hash: `rhash-${id}`,
+      grant_id: 'g1',
+      me: 'https://alice.example/',
+      client_id: 'https://app.example/',
+      scope: 'create',
+      created_at: 0,
+      expires_at: expires,
+      rotated_at: null,
+      revoked_at: null,
+    });
+    await insertRefreshToken(store.db, refresh('r-old', 100));
+    await insertRefreshToken(store.db, refresh('r-fresh', 5000));
+    // Used or expired codes are kept a day (late replays still revoke); tokens here 500 s.
+    expect(await purgeExpired(store.db, 1000, 500)).toBe(3);
+    expect(await findCode(store.db, 'code-old')).toBeDefined();
+    // A day later: the old code goes, and so do the rows that were fresh at t=1000.
+    expect(await purgeExpired(store.db, 100 + 86400 + 1, 500)).toBe(4);
+    expect(await findCode(store.db, 'code-old')).toBeUndefined();
+    expect(await findCode(store.db, 'code-recent')).toBeDefined();
+    expect(await findRefreshTokenByHash(store.db, 'rhash-r-old')).toBeUndefined();
     expect(await findAccessTokenByHash(store, 'hash-old')).toBeUndefined();
     expect(await findAccessTokenByHash(store, 'hash-fresh')).toBeDefined();
     expect(await findRedeemedCode(store.db, 'c-old')).toBeUndefined();
