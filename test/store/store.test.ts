@@ -163,15 +163,15 @@ describe.each(storeTargets)('store on $name', (target) => {
     // Used or expired codes are kept a day (late replays still revoke); tokens here 500 s.
     expect(await purgeExpired(store.db, 1000, 500)).toBe(3);
     expect(await findCode(store.db, 'code-old')).toBeDefined();
+    expect(await findAccessTokenByHash(store, 'hash-old')).toBeUndefined();
+    expect(await findAccessTokenByHash(store, 'hash-fresh')).toBeDefined();
+    expect(await findRedeemedCode(store.db, 'c-old')).toBeUndefined();
+    expect(await findRedeemedCode(store.db, 'c-new')).toEqual({ grantId: 'g1' });
     // A day later: the old code goes, and so do the rows that were fresh at t=1000.
     expect(await purgeExpired(store.db, 100 + 86400 + 1, 500)).toBe(4);
     expect(await findCode(store.db, 'code-old')).toBeUndefined();
     expect(await findCode(store.db, 'code-recent')).toBeDefined();
     expect(await findRefreshTokenByHash(store.db, 'rhash-r-old')).toBeUndefined();
-    expect(await findAccessTokenByHash(store, 'hash-old')).toBeUndefined();
-    expect(await findAccessTokenByHash(store, 'hash-fresh')).toBeDefined();
-    expect(await findRedeemedCode(store.db, 'c-old')).toBeUndefined();
-    expect(await findRedeemedCode(store.db, 'c-new')).toEqual({ grantId: 'g1' });
   });
 
   it('a redeemed code is recorded exactly once under 50 concurrent attempts', async () => {
