@@ -7,6 +7,7 @@ import { authorizeRedemptionRoutes } from './http/authorize.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
 import { cors, securityHeaders } from './http/middleware.js';
+import { pageRoutes, renderError, wantsHtml } from './http/pages.js';
 import { tokenRoutes } from './http/token.js';
 import { errorAnswer, SERVER_ERROR } from './http/token-answers.js';
 import { OAuthError } from './indieauth/errors.js';
@@ -17,13 +18,24 @@ export function buildApp(services: Services): Hono {
   app.use('*', securityHeaders);
   app.use('*', cors);
 
+  pageRoutes(app, services);
   metaRoutes(app, services);
   tokenRoutes(app, services);
   authorizeRedemptionRoutes(app, services);
   introspectionRoutes(app, services);
 
   app.notFound((c) =>
-    c.json({ error: 'not_found', error_description: `Nothing at ${c.req.method} ${c.req.path}.` }, 404),
+    wantsHtml(c)
+      ? renderError(
+          c,
+          {
+            title: 'Page not found',
+            message: `There is no page at ${c.req.path}.`,
+            next: 'Check the address, or start from the home page.',
+          },
+          404,
+        )
+      : c.json({ error: 'not_found', error_description: `Nothing at ${c.req.method} ${c.req.path}.` }, 404),
   );
   app.onError((error, c) => {
     if (error instanceof OAuthError) {

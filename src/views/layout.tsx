@@ -1,0 +1,41 @@
+/**
+ * The frame of every page a person sees. No scripts and no third-party assets (SECURITY E1): one
+ * same-origin stylesheet; everything works without JavaScript and reads well on a phone.
+ */
+import type { Child } from 'hono/jsx';
+
+export interface LayoutProps {
+  title: string;
+  children?: Child;
+}
+
+export function Layout({ title, children }: LayoutProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <title>{`${title} — Latchkey`}</title>
+        <link rel="stylesheet" href="/assets/latchkey.css" />
+      </head>
+      <body>
+        <a class="skip" href="#main">
+          Skip to content
+        </a>
+        <header>
+          <a href="/" class="brand">
+            Latchkey
+          </a>
+          <span class="tagline">Sign in with your own website</span>
+        </header>
+        <main id="main">{children}</main>
+        <footer>
+          <p>
+            Latchkey is a self-hosted <a href="https://indieauth.spec.indieweb.org/">IndieAuth</a> server.
+          </p>
+        </footer>
+      </body>
+    </html>
+  );
+}
