@@ -5,10 +5,17 @@ import { Command } from 'commander';
 import { loadConfig } from './config.js';
 import { discoverSite } from './indieauth/discovery.js';
 import { formatDiscovery } from './indieauth/doctor.js';
-import { normaliseSignInInput, validateProfileUrl } from './indieauth/urls.js';
+import { normaliseSignInInput, validateClientId, validateProfileUrl } from './indieauth/urls.js';
 import { silentLogger } from './log.js';
 import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
+import {
+  allowListMode,
+  type ClientDecision,
+  listClientPolicies,
+  removeClientPolicy,
+  setClientPolicy,
+} from './store/clients.js';
 import { listAccessTokens, revokeAccessToken } from './store/tokens.js';
 import {
   addTrustedEndpoint,
@@ -190,6 +197,70 @@ export function buildProgram(): Command {
         const removed = await s.resourceServers.remove(name);
         console.log(removed ? `Removed "${name}".` : `No resource server named "${name}".`);
         if (!removed) process.exitCode = 1;
+      }),
+    );
+
+  // Operator policy for clients (PROTOCOL §6; store/clients.ts): one `allow` switches to allow-list mode.
+  const clientIdArgument = (url: string): string => {
+    const check = validateClientId(url);
+    if (!check.ok) throw new Error(`${url} is not a valid client_id: ${check.reason}.`);
+    return check.url;
+  };
+  const clients = program
+    .command('clients')
+    .description('allow or deny client applications (any allowed client turns on allow-list mode)');
+  const decide = (decision: ClientDecision) => (url: string) =>
+    withServices(async (s) => {
+      const clientId = clientIdArgument(url);
+      const previous = await setClientPolicy(s.store.db, clientId, decision);
+      const verb = decision === 'allow' ? 'Allowed' : 'Denied';
+      console.log(
+        previous === decision
+          ? `${clientId} was already ${decision === 'allow' ? 'allowed' : 'denied'}.`
+          : `${verb} ${clientId}`,
+      );
+      if (decision === 'allow') {
+        console.log('Allow-list mode is on: only allowed clients can be used to sign in.');
+      }
+    });
+  clients
+    .command('allow <url>')
+    .description('allow a client_id; from then on only allowed clients can be used')
+    .action(decide('allow'));
+  clients.command('deny <url>').description('refuse a client_id').action(decide('deny'));
+  clients
+    .command('remove <url>')
+    .description('forget the decision about a client_id')
+    .action((url: string) =>
+      withServices(async (s) => {
+        const clientId = clientIdArgument(url);
+        const removed = await removeClientPolicy(s.store.db, clientId);
+        console.log(
+          removed ? `Removed the decision about ${clientId}` : `There was no decision about ${clientId}.`,
+        );
+        if (!removed) process.exitCode = 1;
+        else if (!(await allowListMode(s.store.db)))
+          console.log('Any client can be used to sign in (no client is on the allow-list).');
+      }),
+    );
+  clients
+    .command('list')
+    .description('list allowed and denied clients')
+    .action(() =>
+      withServices(async (s) => {
+        const rows = await listClientPolicies(s.store.db);
+        if (rows.length === 0) {
+          console.log(
+            'No client decisions: any client can be used. Allow or deny one with `latchkey clients allow|deny URL`.',
+          );
+          return;
+        }
+        console.log(
+          rows.some((r) => r.decision === 'allow')
+            ? 'Allow-list mode: only the allowed clients can be used.'
+            : 'Any client can be used, except denied ones.',
+        );
+        for (const r of rows) console.log(`${r.decision}\t${r.clientId}\t${date(r.createdAt)}`);
       }),
     );
 

@@ -10,6 +10,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createFastPath } from './http/fast-path.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
+import { purgeClientCache } from './store/clients.js';
 import { purgeExpired } from './store/tokens.js';
 
 export interface RunningServer {
@@ -46,7 +47,10 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
 
   const purge = async () => {
     try {
-      const removed = await purgeExpired(services.store.db, services.tokens.now(), KEEP_EXPIRED);
+      const at = services.tokens.now();
+      const removed =
+        (await purgeExpired(services.store.db, at, KEEP_EXPIRED)) +
+        (await purgeClientCache(services.store.db, at));
       if (removed > 0) services.logger.info({ event: 'store.purged', rows: removed }, 'expired rows purged');
     } catch (error) {
       services.logger.error({ event: 'store.purge_failed', err: String(error) }, 'purge failed');

@@ -3,6 +3,7 @@
  * the CLI start here, so they always see the same store and rules.
  */
 import type { Config } from './config.js';
+import { ClientInfoService } from './indieauth/client-info.js';
 import { discoverAuthorizationEndpoint } from './indieauth/discovery.js';
 import { createLogger, type Logger } from './log.js';
 import { createFetcher } from './net/fetch.js';
@@ -28,6 +29,8 @@ export interface Services {
   codes: CodeService;
   resourceServers: ResourceServerService;
   discover: DiscoverAuthorizationEndpoint;
+  /** Client information from client_id documents, cached and coalesced (PROTOCOL §6). */
+  clientInfo: ClientInfoService;
   /** HMAC/cookie keys; the first signs (SECURITY R7). */
   secrets: string[];
   close(): Promise<void>;
@@ -69,6 +72,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     ? new RefreshTokenService(store, tokens, config.refreshTokenTtl)
     : undefined;
   const codes = new CodeService({ store, tokens, refreshTokens, codeTtl: config.codeTtl });
+  const clientInfo = new ClientInfoService({ store, fetcher, clock: overrides.clock, logger });
 
   return {
     config,
@@ -81,6 +85,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     resourceServers,
     secrets,
     discover: (me) => discoverAuthorizationEndpoint(me, fetcher),
+    clientInfo,
     async close() {
       await owned?.close();
       await store.close();

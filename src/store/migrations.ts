@@ -102,9 +102,35 @@ const m002_codes_and_refresh_tokens: Migration = {
   },
 };
 
+/**
+ * Client information (PROTOCOL §6): a cache of good client_id documents, and the operator's
+ * allow/deny policy for clients (`latchkey clients …`). Failures are never cached, so the cache only
+ * ever holds documents that were read successfully.
+ */
+const m003_clients: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('client_cache')
+      .addColumn('client_id', 'text', (c) => c.primaryKey())
+      .addColumn('info', 'text', (c) => c.notNull())
+      .addColumn('fetched_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('client_cache_expires').on('client_cache').column('expires_at').execute();
+    await db.schema
+      .createTable('client_policy')
+      .addColumn('client_id', 'text', (c) => c.primaryKey())
+      .addColumn('decision', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('client_policy_decision').on('client_policy').column('decision').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001_foundation,
   '002_codes_and_refresh_tokens': m002_codes_and_refresh_tokens,
+  '003_clients': m003_clients,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -96,6 +96,28 @@ export interface RefreshTokensTable {
   revoked_at: number | null;
 }
 
+/**
+ * Good client_id documents (PROTOCOL §6), keyed by the client_id as the client sent it. `info` is the
+ * JSON of a `ClientInfo`; a row past `expires_at` is stale and fetched again. Failures are never stored.
+ */
+export interface ClientCacheTable {
+  client_id: string;
+  info: string;
+  fetched_at: number;
+  expires_at: number;
+}
+
+/**
+ * The operator's decisions about clients (`latchkey clients allow|deny`). Any 'allow' row switches the
+ * deployment to allow-list mode; 'deny' always refuses.
+ */
+export interface ClientPolicyTable {
+  /** Canonical client_id (as `validateClientId` returns it). */
+  client_id: string;
+  decision: 'allow' | 'deny';
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   trusted_endpoints: TrustedEndpointsTable;
@@ -105,4 +127,6 @@ export interface Database {
   redeemed_codes: RedeemedCodesTable;
   auth_codes: AuthCodesTable;
   refresh_tokens: RefreshTokensTable;
+  client_cache: ClientCacheTable;
+  client_policy: ClientPolicyTable;
 }
