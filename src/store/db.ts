@@ -24,9 +24,9 @@ export interface Store {
   /**
    * Runs one hot, fixed read as a cached prepared statement, skipping the query builder: token
    * verification and introspection run on every resource-server request (DESIGN "Fast where it
-   * matters"). `text` uses `?` placeholders; PostgreSQL gets them renumbered once.
+   * matters"). Prepared once per `name`; `text` uses `?` placeholders, renumbered for PostgreSQL.
    */
-  hotQuery<Row>(name: string, text: string): (...params: unknown[]) => Promise<Row | undefined>;
+  hotQuery<Row>(name: string, text: string, params: readonly unknown[]): Promise<Row | undefined>;
   /** Resolves when the store answers a trivial query (used by `/health`). */
   ping(): Promise<void>;
   migrate(): Promise<string[]>;
@@ -53,11 +53,11 @@ function openSqlite(path: string): Store {
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  const hotQuery = <Row>(_name: string, text: string) => {
+  const prepare: Prepare = (_name, text) => {
     const statement = raw.prepare(text);
-    return async (...params: unknown[]) => statement.get(...params) as Row | undefined;
+    return async (params) => statement.get(...params);
   };
-  return finish(db, 'sqlite', hotQuery, async (fn) =>
+  return finish(db, 'sqlite', prepare, async (fn) =>
     // The SQLite driver hands out its single connection exclusively, so BEGIN/COMMIT bracket `fn`.
     db.connection().execute(async (conn) => {
       await sql`BEGIN IMMEDIATE`.execute(conn);
@@ -87,28 +87,31 @@ function openPostgres(url: string): Store {
   // discards it and the next query opens a new one; /health reports if the server stays away.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const hotQuery = <Row>(name: string, text: string) => {
+  const prepare: Prepare = (name, text) => {
     let n = 0;
     const numbered = text.replace(/\?/g, () => `$${++n}`);
-    return async (...values: unknown[]) => {
-      const result = await pool.query({ name, text: numbered, values });
-      return result.rows[0] as Row | undefined;
-    };
+    return async (values) => (await pool.query({ name, text: numbered, values: [...values] })).rows[0];
   };
-  return finish(db, 'postgres', hotQuery, (fn) => db.transaction().execute(fn));
+  return finish(db, 'postgres', prepare, (fn) => db.transaction().execute(fn));
 }
 
-function finish(
-  db: Kysely<Database>,
-  dialect: Dialect,
-  hotQuery: Store['hotQuery'],
-  write: Store['write'],
-): Store {
+/** Turns a named query into a runner; each dialect prepares its own way. */
+type Prepare = (name: string, text: string) => (params: readonly unknown[]) => Promise<unknown>;
+
+function finish(db: Kysely<Database>, dialect: Dialect, prepare: Prepare, write: Store['write']): Store {
+  const prepared = new Map<string, ReturnType<Prepare>>();
   return {
     db,
     dialect,
     write,
-    hotQuery,
+    async hotQuery<Row>(name: string, text: string, params: readonly unknown[]) {
+      let run = prepared.get(name);
+      if (!run) {
+        run = prepare(name, text);
+        prepared.set(name, run);
+      }
+      return (await run(params)) as Row | undefined;
+    },
     async ping() {
       await sql`SELECT 1`.execute(db);
     },

@@ -48,22 +48,15 @@ type CredentialRecord = Pick<
   Database['resource_servers'],
   'id' | 'name' | 'secret_hash' | 'created_at' | 'last_used_at'
 >;
-const byId = new WeakMap<Store, (id: string) => Promise<CredentialRecord | undefined>>();
+const CREDENTIAL_BY_ID =
+  'SELECT id, name, secret_hash, created_at, last_used_at FROM resource_servers WHERE id = ?';
 
 /** The row and stored secret hash for an id; the caller compares hashes in constant time. */
 export async function findResourceServerCredential(
   store: Store,
   id: string,
 ): Promise<(ResourceServer & { secretHash: string }) | undefined> {
-  let query = byId.get(store);
-  if (!query) {
-    query = store.hotQuery<CredentialRecord>(
-      'resource_server_by_id',
-      'SELECT id, name, secret_hash, created_at, last_used_at FROM resource_servers WHERE id = ?',
-    );
-    byId.set(store, query);
-  }
-  const row = await query(id);
+  const row = await store.hotQuery<CredentialRecord>('resource_server_by_id', CREDENTIAL_BY_ID, [id]);
   return (
     row && {
       id: row.id,

@@ -93,22 +93,14 @@ function toRow(r: TokenRecord): AccessTokenRow {
   };
 }
 
-const byHash = new WeakMap<Store, (hash: string) => Promise<TokenRecord | undefined>>();
+const TOKEN_BY_HASH = `SELECT ${tokenColumns.join(', ')} FROM access_tokens WHERE token_hash = ?`;
 
 /** The hot path: one indexed lookup by hash, as a cached prepared statement. */
 export async function findAccessTokenByHash(
   store: Store,
   tokenHash: string,
 ): Promise<AccessTokenRow | undefined> {
-  let query = byHash.get(store);
-  if (!query) {
-    query = store.hotQuery<TokenRecord>(
-      'access_token_by_hash',
-      `SELECT ${tokenColumns.join(', ')} FROM access_tokens WHERE token_hash = ?`,
-    );
-    byHash.set(store, query);
-  }
-  const row = await query(tokenHash);
+  const row = await store.hotQuery<TokenRecord>('access_token_by_hash', TOKEN_BY_HASH, [tokenHash]);
   return row && toRow(row);
 }
 

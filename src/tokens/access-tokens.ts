@@ -15,8 +15,13 @@ import {
 } from '../store/tokens.js';
 import { randomId, randomToken, sha256 } from './secrets.js';
 
-/** `last_used_at` is written at most once a minute per token so verification stays read-mostly. */
-const TOUCH_GRANULARITY = 60;
+/**
+ * `last_used_at` is written at most once a minute per credential, so verification and
+ * introspection stay read-mostly on the hot path.
+ */
+export function isTouchDue(lastUsedAt: number | null, at: number): boolean {
+  return lastUsedAt === null || lastUsedAt <= at - 60;
+}
 
 export interface NewGrant {
   /** Chosen by the caller when other rows must name the grant before it exists. */
@@ -115,7 +120,7 @@ export class AccessTokenService {
     const row = await findAccessTokenByHash(this.store, sha256(token));
     const at = this.clock();
     if (!row || row.revokedAt !== null || row.expiresAt <= at) return undefined;
-    if (row.lastUsedAt === null || row.lastUsedAt <= at - TOUCH_GRANULARITY) {
+    if (isTouchDue(row.lastUsedAt, at)) {
       await touchAccessToken(this.store.db, row.id, at);
     }
     return {

@@ -80,11 +80,6 @@ export class CodeService {
     return value;
   }
 
-  /** True when the code is one this server issued (used or not), so Mintoken mode must not see it. */
-  async isOurs(code: string): Promise<boolean> {
-    return (await findCode(this.options.store.db, sha256(code))) !== undefined;
-  }
-
   /**
    * Redeems a code at the authorization endpoint (`authorize`: identity only) or the token
    * endpoint (`token`: an access token when the code has scope, C8). Undefined when unknown.

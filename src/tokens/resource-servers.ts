@@ -12,9 +12,8 @@ import {
   type ResourceServer,
   touchResourceServer,
 } from '../store/resource-servers.js';
+import { isTouchDue } from './access-tokens.js';
 import { constantTimeEqual, randomId, randomToken, sha256 } from './secrets.js';
-
-const TOUCH_GRANULARITY = 60;
 
 export class ResourceServerService {
   constructor(
@@ -48,7 +47,7 @@ export class ResourceServerService {
     const row = await findResourceServerCredential(this.store, secret.slice(0, dot));
     if (!row || !constantTimeEqual(sha256(secret), row.secretHash)) return undefined;
     const at = this.clock();
-    if (row.lastUsedAt === null || row.lastUsedAt <= at - TOUCH_GRANULARITY) {
+    if (isTouchDue(row.lastUsedAt, at)) {
       await touchResourceServer(this.store.db, row.id, at);
     }
     const { secretHash: _hash, ...server } = row;
