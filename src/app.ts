@@ -4,12 +4,15 @@
  */
 import { Hono } from 'hono';
 import { authorizeRedemptionRoutes } from './http/authorize.js';
+import { infoPageRoutes } from './http/info-pages.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
 import { cors, securityHeaders } from './http/middleware.js';
 import { pageRoutes, renderError, wantsHtml } from './http/pages.js';
+import { signInRoutes } from './http/signin.js';
 import { tokenRoutes } from './http/token.js';
 import { errorAnswer, SERVER_ERROR } from './http/token-answers.js';
+import { userinfoRoutes } from './http/userinfo.js';
 import { OAuthError } from './indieauth/errors.js';
 import type { Services } from './services.js';
 
@@ -19,9 +22,12 @@ export function buildApp(services: Services): Hono {
   app.use('*', cors);
 
   pageRoutes(app, services);
+  infoPageRoutes(app, services);
   metaRoutes(app, services);
   tokenRoutes(app, services);
   authorizeRedemptionRoutes(app, services);
+  signInRoutes(app, services);
+  userinfoRoutes(app, services);
   introspectionRoutes(app, services);
 
   app.notFound((c) =>

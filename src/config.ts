@@ -31,6 +31,8 @@ export interface Config {
   tokenTtl: number;
   refreshTokenTtl: number;
   refreshTokens: boolean;
+  /** Operator switch: accept authorization requests without PKCE (legacy clients, SECURITY B6). */
+  allowNoPkce: boolean;
   logLevel: string;
   fetch: {
     connectTimeoutMs: number;
@@ -93,6 +95,7 @@ const EnvSchema = z.object({
   TOKEN_TTL: z.string().default('7d'),
   REFRESH_TOKEN_TTL: z.string().default('30d'),
   REFRESH_TOKENS: bool,
+  ALLOW_NO_PKCE: bool,
   LOG_LEVEL: z.string().default('info'),
   FETCH_CONNECT_TIMEOUT: z.string().default('3s'),
   FETCH_HEADERS_TIMEOUT: z.string().default('5s'),
@@ -143,6 +146,7 @@ export function loadConfig(env: Record<string, string | undefined> = defaultEnv(
     tokenTtl: parseDuration(e.TOKEN_TTL),
     refreshTokenTtl: parseDuration(e.REFRESH_TOKEN_TTL),
     refreshTokens: e.REFRESH_TOKENS ?? true,
+    allowNoPkce: e.ALLOW_NO_PKCE ?? false,
     logLevel: e.LOG_LEVEL,
     fetch: {
       connectTimeoutMs: parseDuration(e.FETCH_CONNECT_TIMEOUT) * 1000,

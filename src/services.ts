@@ -4,10 +4,16 @@
  */
 import type { Config } from './config.js';
 import { ClientInfoService } from './indieauth/client-info.js';
-import { discoverAuthorizationEndpoint } from './indieauth/discovery.js';
+import { discoverAuthorizationEndpoint, discoverSite } from './indieauth/discovery.js';
 import { createLogger, type Logger } from './log.js';
+import { createMailer, type Mailer } from './mail/mailer.js';
 import { createFetcher } from './net/fetch.js';
 import type { Fetcher } from './net/types.js';
+import { emailMethod } from './signin/methods/email.js';
+import { indieAuthMethod } from './signin/methods/indieauth.js';
+import { pgpMethod } from './signin/methods/pgp.js';
+import { RateLimiter } from './signin/rate-limit.js';
+import { SignInService } from './signin/service.js';
 import { openStore, type Store } from './store/db.js';
 import { putSettingIfAbsent } from './store/settings.js';
 import { AccessTokenService } from './tokens/access-tokens.js';
@@ -33,6 +39,9 @@ export interface Services {
   clientInfo: ClientInfoService;
   /** HMAC/cookie keys; the first signs (SECURITY R7). */
   secrets: string[];
+  mailer: Mailer;
+  /** The sign-in state machine behind `GET /authorize` (PROTOCOL §9). */
+  signIn: SignInService;
   close(): Promise<void>;
 }
 
@@ -40,6 +49,7 @@ export interface ServiceOverrides {
   logger?: Logger;
   fetcher?: Fetcher;
   clock?: () => number;
+  mailer?: Mailer;
 }
 
 export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
@@ -73,6 +83,27 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     : undefined;
   const codes = new CodeService({ store, tokens, refreshTokens, codeTtl: config.codeTtl });
   const clientInfo = new ClientInfoService({ store, fetcher, clock: overrides.clock, logger });
+  const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
+  const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, config.publicUrl);
+  const limits = new RateLimiter(store, clock);
+  const serviceHost = new URL(config.publicUrl).host;
+  const discover = (me: string) => discoverSite(me, fetcher);
+  const signIn = new SignInService({
+    config,
+    store,
+    logger,
+    clientInfo,
+    codes,
+    limits,
+    clock,
+    discover,
+    allowNoPkce: config.allowNoPkce,
+    methods: [
+      indieAuthMethod({ fetcher, issuer: config.publicUrl, discover }),
+      emailMethod({ store, mailer, limits, clock, serviceHost }),
+      pgpMethod({ fetcher, clock, serviceHost }),
+    ],
+  });
 
   return {
     config,
@@ -86,7 +117,10 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     secrets,
     discover: (me) => discoverAuthorizationEndpoint(me, fetcher),
     clientInfo,
+    mailer,
+    signIn,
     async close() {
+      mailer.close();
       await owned?.close();
       await store.close();
     },

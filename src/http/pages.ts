@@ -12,13 +12,30 @@ import { HomePage } from '../views/pages/home.js';
 export const PAGE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-export function renderPage(c: Context, page: JSX.Element, status: 200 | 400 | 404 | 500 = 200): Response {
-  c.header('Content-Security-Policy', PAGE_CSP);
+export type PageStatus = 200 | 400 | 403 | 404 | 429 | 500 | 502;
+
+/**
+ * Renders a page. `formTargets` widens CSP `form-action` for pages whose forms end in a redirect to
+ * another origin (the client's redirect_uri, the person's IndieAuth server): browsers apply
+ * form-action to the redirects that follow a form post, too.
+ */
+export function renderPage(
+  c: Context,
+  page: JSX.Element,
+  status: PageStatus = 200,
+  formTargets: readonly string[] = [],
+): Response {
+  c.header(
+    'Content-Security-Policy',
+    formTargets.length === 0
+      ? PAGE_CSP
+      : PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${formTargets.join(' ')}`),
+  );
   c.header('Cache-Control', 'no-store');
   return c.html(`<!doctype html>${page.toString()}`, status);
 }
 
-export function renderError(c: Context, props: ErrorPageProps, status: 400 | 404 | 500): Response {
+export function renderError(c: Context, props: ErrorPageProps, status: PageStatus): Response {
   return renderPage(c, ErrorPage(props), status);
 }
 

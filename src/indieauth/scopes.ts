@@ -31,3 +31,23 @@ export const KNOWN_SCOPES = [
   'channels',
   'draft',
 ] as const;
+
+/** Plain words for the consent page (IndieAuth §5.2.1, Micropub, Microsub scopes). */
+const DESCRIPTIONS: Record<string, string> = {
+  profile: 'see your name, photo and web address',
+  email: 'see the email address you signed in with',
+  create: 'publish new posts on your site',
+  update: 'edit posts on your site',
+  delete: 'delete posts on your site',
+  media: 'upload files to your site',
+  draft: 'create drafts on your site',
+  read: 'read your feeds',
+  follow: 'follow and unfollow feeds for you',
+  mute: 'mute and unmute for you',
+  block: 'block and unblock for you',
+  channels: 'manage your reader channels',
+};
+
+export function describeScope(scope: string): string {
+  return DESCRIPTIONS[scope] ?? 'a permission this app defines; ask the app what it does';
+}

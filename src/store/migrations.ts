@@ -127,10 +127,91 @@ const m003_clients: Migration = {
   },
 };
 
+/**
+ * The sign-in core (PROTOCOL §9, DESIGN "The sign-in core"): attempts moved forward by explicit
+ * transitions, typed single-use step tokens bound to a browser session, identities a browser has
+ * proven ("Continue as …"), email codes with their try counter, and rate-limit windows. Everything
+ * lives in the store so any instance can serve any step.
+ */
+const m004_signin: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('grants').addColumn('profile', 'text').execute();
+    await db.schema
+      .createTable('signin_attempts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('session_hash', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('request', 'text', (c) => c.notNull())
+      .addColumn('client', 'text', (c) => c.notNull())
+      .addColumn('me', 'text')
+      .addColumn('candidates', 'text')
+      .addColumn('method', 'text')
+      .addColumn('method_state', 'text')
+      .addColumn('proof', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('signin_attempts_expires')
+      .on('signin_attempts')
+      .column('expires_at')
+      .execute();
+    await db.schema
+      .createTable('signin_steps')
+      .addColumn('token_hash', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('attempt_id', 'text', (c) => c.notNull())
+      .addColumn('session_hash', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('signin_steps_expires').on('signin_steps').column('expires_at').execute();
+    await db.schema
+      .createTable('session_identities')
+      .addColumn('session_hash', 'text', (c) => c.notNull())
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('profile', 'text')
+      .addColumn('authenticated_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('session_identities_pk', ['session_hash', 'me'])
+      .execute();
+    await db.schema
+      .createIndex('session_identities_expires')
+      .on('session_identities')
+      .column('expires_at')
+      .execute();
+    await db.schema
+      .createTable('email_codes')
+      .addColumn('attempt_id', 'text', (c) => c.primaryKey())
+      .addColumn('session_hash', 'text', (c) => c.notNull())
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('address', 'text', (c) => c.notNull())
+      .addColumn('code_hash', 'text', (c) => c.notNull())
+      .addColumn('tries', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('email_codes_expires').on('email_codes').column('expires_at').execute();
+    await db.schema
+      .createTable('rate_limits')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('window_start', 'bigint', (c) => c.notNull())
+      .addColumn('hits', 'integer', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('rate_limits_expires').on('rate_limits').column('expires_at').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001_foundation,
   '002_codes_and_refresh_tokens': m002_codes_and_refresh_tokens,
   '003_clients': m003_clients,
+  '004_signin': m004_signin,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -34,6 +34,8 @@ export interface GrantsTable {
   authorization_endpoint: string | null;
   created_at: number;
   revoked_at: number | null;
+  /** JSON Profile proven at sign-in (migration 004); null for Mintoken grants. */
+  profile: string | null;
 }
 
 export interface AccessTokensTable {
@@ -118,6 +120,70 @@ export interface ClientPolicyTable {
   created_at: number;
 }
 
+/**
+ * A sign-in attempt (PROTOCOL §9): one authorization request on its way from "requested" to "done".
+ * `request`, `client`, `candidates`, `method_state` and `proof` are JSON owned by src/signin.
+ */
+export interface SigninAttemptsTable {
+  id: string;
+  /** SHA-256 of the browser session id the attempt belongs to (SECURITY F9). */
+  session_hash: string;
+  state: string;
+  request: string;
+  client: string;
+  me: string | null;
+  candidates: string | null;
+  method: string | null;
+  method_state: string | null;
+  proof: string | null;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+}
+
+/** Typed, session-bound, single-use step tokens (SECURITY E4, E5, F9); only hashes are stored. */
+export interface SigninStepsTable {
+  token_hash: string;
+  kind: string;
+  attempt_id: string;
+  session_hash: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Identities a browser session has proven, for "Continue as …" (PROTOCOL §9). */
+export interface SessionIdentitiesTable {
+  session_hash: string;
+  me: string;
+  method: string;
+  /** JSON of the Profile found at sign-in (name, url, photo, email). */
+  profile: string | null;
+  authenticated_at: number;
+  expires_at: number;
+}
+
+/** One email code per attempt (PROTOCOL §9, SECURITY F7): hashed, counted tries, single use. */
+export interface EmailCodesTable {
+  attempt_id: string;
+  session_hash: string;
+  me: string;
+  address: string;
+  code_hash: string;
+  tries: number;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Fixed-window counters for rate limits (SECURITY R5), shared by every instance. */
+export interface RateLimitsTable {
+  key: string;
+  window_start: number;
+  hits: number;
+  expires_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   trusted_endpoints: TrustedEndpointsTable;
@@ -129,4 +195,9 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   client_cache: ClientCacheTable;
   client_policy: ClientPolicyTable;
+  signin_attempts: SigninAttemptsTable;
+  signin_steps: SigninStepsTable;
+  session_identities: SessionIdentitiesTable;
+  email_codes: EmailCodesTable;
+  rate_limits: RateLimitsTable;
 }

@@ -14,6 +14,8 @@ export interface GrantRow {
   source: 'mintoken' | 'code';
   authorizationEndpoint: string | null;
   createdAt: number;
+  /** JSON of the profile proven at sign-in, for `/userinfo` (codes issued here only). */
+  profile?: string | null;
 }
 
 export interface AccessTokenRow {
@@ -41,6 +43,7 @@ export async function insertGrant(db: Kysely<Database>, grant: GrantRow): Promis
       authorization_endpoint: grant.authorizationEndpoint,
       created_at: grant.createdAt,
       revoked_at: null,
+      profile: grant.profile ?? null,
     })
     .execute();
 }
@@ -209,4 +212,15 @@ export async function purgeExpired(db: Kysely<Database>, at: number, keepSeconds
     .where('expires_at', '<', at - 86400)
     .executeTakeFirst();
   return [tokens, refresh, redeemed, codes].reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
+}
+
+/** The profile stored with a token's grant (PROTOCOL §10 `/userinfo`). */
+export async function findGrantProfile(db: Kysely<Database>, tokenId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('access_tokens')
+    .innerJoin('grants', 'grants.id', 'access_tokens.grant_id')
+    .select('grants.profile')
+    .where('access_tokens.id', '=', tokenId)
+    .executeTakeFirst();
+  return row?.profile ?? null;
 }

@@ -31,6 +31,7 @@ export interface NewGrant {
   scope: string;
   source: 'mintoken' | 'code';
   authorizationEndpoint: string | null;
+  profile?: string | null;
 }
 
 export interface IssuedToken {

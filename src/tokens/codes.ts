@@ -129,6 +129,7 @@ export class CodeService {
         ...grant,
         source: 'code',
         authorizationEndpoint: null,
+        profile: row.profile,
       });
       const refreshToken = refreshTokens ? await refreshTokens.issue(tx, { grantId, ...grant }) : undefined;
       return { issued: { ...issued, refreshToken } };
@@ -148,7 +149,7 @@ export class CodeService {
 }
 
 /** `profile` reveals name, url and photo; `email` adds the proven email (IndieAuth §5.3.4). */
-function selectProfile(stored: string | null, scope: readonly string[]): Profile | undefined {
+export function selectProfile(stored: string | null, scope: readonly string[]): Profile | undefined {
   if (!stored || !scope.includes('profile')) return undefined;
   const full = JSON.parse(stored) as Profile;
   const { email, ...rest } = full;

@@ -18,4 +18,11 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; 
 .skip { position: absolute; left: -999px; }
 .skip:focus { left: 1rem; top: 1rem; background: var(--bg); padding: .5rem; }
 footer { color: var(--muted); font-size: .9rem; }
+/* info pages */
+.footer-nav { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 0 1.25rem; }
+.footer-nav a { display: inline-block; padding: .4rem 0; }
+.demo { padding: .25rem 1rem; border: 1px solid color-mix(in srgb, var(--fg) 20%, transparent); border-radius: 6px; }
+.demo label { display: block; font-weight: 600; margin-bottom: .25rem; }
+.demo input[type="text"] { width: 100%; max-width: 24rem; font: inherit; padding: .45rem .6rem; }
+.demo button { font: inherit; padding: .45rem 1.1rem; }
 `;

@@ -31,6 +31,25 @@ export function Layout({ title, children }: LayoutProps) {
         </header>
         <main id="main">{children}</main>
         <footer>
+          <nav aria-label="Latchkey pages">
+            <ul class="footer-nav">
+              <li>
+                <a href="/">Home</a>
+              </li>
+              <li>
+                <a href="/docs">Docs</a>
+              </li>
+              <li>
+                <a href="/setup">Set up your site</a>
+              </li>
+              <li>
+                <a href="/faq">FAQ</a>
+              </li>
+              <li>
+                <a href="/privacy">Privacy</a>
+              </li>
+            </ul>
+          </nav>
           <p>
             Latchkey is a self-hosted <a href="https://indieauth.spec.indieweb.org/">IndieAuth</a> server.
           </p>

@@ -1,0 +1,222 @@
+/**
+ * Routes of the sign-in flow (PROTOCOL §7, §9): `GET /authorize` (alias `/auth`), the sign-in form,
+ * chooser, method steps, the callback from a person's own IndieAuth server, consent and sign-out.
+ * Routes parse and render; the SignInService decides.
+ *
+ * Browser forms here are protected against CSRF twice: every form carries a single-use step token
+ * bound to the session (SECURITY E4), and a cross-site `Origin` is refused outright. The code
+ * redemption, token, introspection and revocation endpoints elsewhere have neither: servers call them.
+ */
+import type { Context, Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { describeScope } from '../indieauth/scopes.js';
+import { createAllowList } from '../net/address.js';
+import type { Services } from '../services.js';
+import type { Screen, SessionHandle } from '../signin/service.js';
+import {
+  newSession,
+  openSession,
+  sealSession,
+  sessionCookieHeader,
+  sessionCookieName,
+} from '../signin/session.js';
+import { ErrorPage } from '../views/pages/error.js';
+import {
+  ChooserPage,
+  ConsentPage,
+  ContinuePage,
+  MethodPage,
+  NoMethodsPage,
+  SignInFormPage,
+} from '../views/pages/signin.js';
+import { MAX_FORM_BYTES } from './form.js';
+import { renderPage } from './pages.js';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a pasted signature keeps its line breaks
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+/** Fields whose value is multi-line text a person pasted. */
+const MULTILINE = new Set(['signed']);
+
+type PageForm = { ok: true; params: Map<string, string> } | { ok: false; reason: string };
+
+/** A browser form: no repeated fields, no control characters (SECURITY A6), at most 64 KiB. */
+async function readPageForm(c: Context): Promise<PageForm> {
+  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded')
+    return { ok: false, reason: 'The form was not sent as a form.' };
+  if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES)
+    return { ok: false, reason: 'The form is too large.' };
+  const text = await c.req.text();
+  if (text.length > MAX_FORM_BYTES) return { ok: false, reason: 'The form is too large.' };
+  const params = new Map<string, string>();
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (params.has(key)) return { ok: false, reason: 'The form carried a field twice.' };
+    const control = MULTILINE.has(key) ? CONTROL_BUT_LINES : CONTROL;
+    if (CONTROL.test(key) || control.test(value))
+      return { ok: false, reason: 'The form carried control characters.' };
+    params.set(key, value);
+  }
+  return { ok: true, params };
+}
+
+export function signInRoutes(app: Hono, services: Services): void {
+  const { config, signIn } = services;
+  const issuerOrigin = new URL(config.publicUrl).origin;
+  const proxies = createAllowList(config.trustProxy);
+  const cookieName = sessionCookieName(config.publicUrl);
+
+  /** The client's address; `X-Forwarded-For` counts only from a trusted proxy (SECURITY R5). */
+  const clientIp = (c: Context): string => {
+    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+    let ip = incoming?.socket?.remoteAddress ?? 'unknown';
+    const forwarded = c.req.header('x-forwarded-for');
+    if (forwarded && proxies.allowsAddress(ip)) {
+      const hops = forwarded
+        .split(',')
+        .map((hop) => hop.trim())
+        .filter(Boolean);
+      // The rightmost address a trusted proxy did not add is the client.
+      while (hops.length > 0) {
+        const hop = hops.pop() as string;
+        ip = hop;
+        if (!proxies.allowsAddress(hop)) break;
+      }
+    }
+    return ip;
+  };
+
+  const session = (c: Context): SessionHandle => {
+    const found = openSession(getCookie(c, cookieName), services.secrets);
+    return found ? { current: found, changed: false } : { current: newSession(), changed: true };
+  };
+
+  /** Where a form on a page may lead: our own pages, and the client's redirect_uri (CSP form-action). */
+  const formTargets = (screen: Screen): string[] => {
+    if (screen.kind === 'signin' || screen.kind === 'continue') return ['https:', 'http:'];
+    if ('client' in screen) return [new URL(screen.client.redirectUri).origin];
+    return [];
+  };
+
+  const show = (c: Context, handle: SessionHandle, screen: Screen, after: 'get' | 'post'): Response => {
+    if (handle.changed)
+      c.header(
+        'Set-Cookie',
+        sessionCookieHeader(config.publicUrl, sealSession(handle.current, services.secrets)),
+      );
+    // Sign-in pages are never cached or shown in frames (E1); referrers would leak codes.
+    c.header('Cache-Control', 'no-store');
+    if (screen.kind === 'redirect') return c.redirect(screen.url, after === 'post' ? 303 : 302); // E3
+    const targets = formTargets(screen);
+    switch (screen.kind) {
+      case 'signin':
+        return renderPage(c, SignInFormPage(screen), screen.problem ? 400 : 200, targets);
+      case 'continue':
+        return renderPage(c, ContinuePage(screen), 200, targets);
+      case 'chooser':
+        return renderPage(c, ChooserPage(screen), 200, targets);
+      case 'method':
+        return renderPage(c, MethodPage(screen), screen.page.problem ? 400 : 200, targets);
+      case 'consent':
+        return renderPage(c, ConsentPage({ ...screen, describe: describeScope }), 200, targets);
+      case 'no-methods':
+        return renderPage(c, NoMethodsPage(screen), 400);
+      case 'problem':
+        return renderPage(c, ErrorPage(screen), screen.status);
+    }
+  };
+
+  /** Cross-site form posts are refused (SECURITY E4); browsers send Origin on every POST. */
+  const crossSite = (c: Context): boolean => {
+    const origin = c.req.header('origin');
+    return origin !== undefined && origin !== 'null' && origin !== issuerOrigin;
+  };
+
+  const refuse = (c: Context, handle: SessionHandle, message: string): Response =>
+    show(
+      c,
+      handle,
+      {
+        kind: 'problem',
+        title: 'This form could not be used',
+        message,
+        next: 'Go back to the website you were signing in to and start again.',
+        status: 400,
+      },
+      'post',
+    );
+
+  const authorize = async (c: Context) => {
+    const handle = session(c);
+    const url = new URL(c.req.url);
+    return show(c, handle, await signIn.authorize(handle, url.searchParams, clientIp(c)), 'get');
+  };
+  app.get('/authorize', authorize);
+  app.get('/auth', authorize);
+
+  /** One handler for every browser form: origin check, strict parse, then the service. */
+  const formRoute = (
+    path: string,
+    handler: (handle: SessionHandle, form: Map<string, string>, c: Context) => Promise<Screen>,
+  ) => {
+    app.post(path, async (c) => {
+      const handle = session(c);
+      if (crossSite(c)) return refuse(c, handle, 'The form was sent from another website.');
+      const form = await readPageForm(c);
+      if (!form.ok) return refuse(c, handle, form.reason);
+      return show(c, handle, await handler(handle, form.params, c), 'post');
+    });
+  };
+
+  formRoute('/signin/site', (handle, form, c) =>
+    signIn.submitSite(handle, form.get('step') ?? '', form.get('me') ?? '', clientIp(c)),
+  );
+  formRoute('/signin/choose', (handle, form) =>
+    signIn.choose(handle, form.get('step') ?? '', form.get('candidate') ?? ''),
+  );
+  formRoute('/signin/continue', (handle, form) =>
+    signIn.continueAs(handle, form.get('step') ?? '', form.get('me') ?? ''),
+  );
+  formRoute('/signin/consent', (handle, form) => signIn.consent(handle, form.get('step') ?? '', form));
+  formRoute('/signin/step/:kind', async (handle, form, c) => {
+    const kind = c.req.param('kind') ?? '';
+    if (!signIn.isMethodStep(kind) || kind === 'indieauth.callback') {
+      return {
+        kind: 'problem',
+        title: 'Unknown step',
+        message: 'That sign-in step does not exist.',
+        status: 400,
+      };
+    }
+    return signIn.methodStep(handle, kind, form.get('step') ?? '', form, clientIp(c));
+  });
+
+  // The person's own IndieAuth server sends the browser back here; `state` is the step token (E5).
+  app.get('/signin/indieauth/callback', async (c) => {
+    const handle = session(c);
+    const query = new URL(c.req.url).searchParams;
+    const input = new Map<string, string>();
+    for (const [key, value] of query) {
+      if (input.has(key) || CONTROL.test(value))
+        return refuse(c, handle, 'The answer from your IndieAuth server was malformed.');
+      input.set(key, value);
+    }
+    const screen = await signIn.methodStep(
+      handle,
+      'indieauth.callback',
+      input.get('state') ?? '',
+      input,
+      clientIp(c),
+    );
+    return show(c, handle, screen, 'get');
+  });
+
+  app.post('/signout', async (c) => {
+    const handle = session(c);
+    if (crossSite(c)) return refuse(c, handle, 'The form was sent from another website.');
+    await signIn.signOut(handle);
+    c.header('Set-Cookie', sessionCookieHeader(config.publicUrl, ''));
+    return c.redirect('/', 303);
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Which ways of proving a site are offered (PROTOCOL §9), in one place:
+ * 1. the site's own IndieAuth server, unless it is this Latchkey — then it is the only option;
+ * 2. otherwise, when the site has `rel="authn"` links, only those (SECURITY F6);
+ * 3. otherwise its `rel="me"`, `rel="pgpkey"` and `rel="ssh-key"` links.
+ * A link is a candidate only when a method recognises it (anchored patterns, SECURITY F5).
+ */
+import type { SiteDiscovery } from '../indieauth/discovery.js';
+import { urlEquivalent } from '../indieauth/urls.js';
+import type { Link } from '../net/links.js';
+import type { Candidate, Method } from './types.js';
+
+/** True when the site names this Latchkey as its authorization server (the indieauth.com behaviour). */
+export function namesThisServer(site: SiteDiscovery, issuer: string): boolean {
+  if (site.issuer && urlEquivalent(site.issuer, issuer)) return true;
+  const endpoint = site.authorizationEndpoint;
+  if (!endpoint) return false;
+  return ['authorize', 'auth'].some((path) => endpoint === new URL(path, issuer).href);
+}
+
+/** The links sign-in may use, after the `rel="authn"` rule (F6). */
+export function usableLinks(site: SiteDiscovery): Link[] {
+  const pool = [...site.relMe, ...site.pgpkey, ...site.sshKey];
+  if (site.authn.length === 0) return pool;
+  const authn = new Set(site.authn.map((link) => link.url));
+  const kept = pool.filter((link) => authn.has(link.url));
+  const keptUrls = new Set(kept.map((link) => link.url));
+  // An authn link that is not also a rel=me/pgpkey link (e.g. `rel="authn" href="mailto:…"`) is read as rel=me.
+  const extra = site.authn.filter((link) => !keptUrls.has(link.url)).map((link) => ({ ...link, rel: 'me' }));
+  return [...kept, ...extra];
+}
+
+export function findCandidates(site: SiteDiscovery, methods: readonly Method[], issuer: string): Candidate[] {
+  if (site.authorizationEndpoint && !namesThisServer(site, issuer)) {
+    const delegation = methods.find((method) => method.id === 'indieauth');
+    const candidate = delegation?.recogniseSite?.(site);
+    return candidate ? [candidate] : [];
+  }
+  const found: Candidate[] = [];
+  const seen = new Set<string>();
+  for (const link of usableLinks(site)) {
+    for (const method of methods) {
+      const candidate = method.recognise(link, site);
+      if (!candidate) continue;
+      const key = `${candidate.method} ${candidate.target}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        found.push(candidate);
+      }
+      break;
+    }
+  }
+  return found;
+}

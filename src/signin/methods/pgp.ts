@@ -1,0 +1,184 @@
+/**
+ * PGP (`rel="pgpkey"`, PROTOCOL §9, SECURITY F8): the person clear-signs a challenge naming this
+ * service, their site and a nonce; the signed text must equal the challenge exactly and the signature
+ * must verify with the key their site links to. A challenge lives 10 minutes and is used once (the
+ * attempt moves on when it verifies; a new attempt gets a new nonce).
+ */
+import * as openpgp from 'openpgp';
+import { type Fetcher, LIMITS } from '../../net/types.js';
+import { randomToken } from '../../tokens/secrets.js';
+import type { Candidate, Method, MethodContext, StepOutcome } from '../types.js';
+
+export const CHALLENGE_TTL = 10 * 60;
+const MAX_TRIES = 5;
+const MAX_SIGNED_BYTES = 64 * 1024;
+
+export function pgpChallenge(serviceHost: string, me: string, nonce: string, issuedAt: number): string {
+  return [
+    `Sign in to ${serviceHost} as ${me}`,
+    `Nonce: ${nonce}`,
+    `Issued: ${new Date(issuedAt * 1000).toISOString()}`,
+  ].join('\n');
+}
+
+/** Clear-signing normalises line ends and trailing spaces (RFC 4880 §7.1); compare the same way. */
+function canonicalText(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.replace(/[ \t]+$/, ''))
+    .join('\n')
+    .replace(/\n+$/, '');
+}
+
+export type SignatureCheck = { ok: true; fingerprint: string } | { ok: false; reason: string };
+
+/** Verifies a clear-signed message against an armored public key, and that it signs `expected`. */
+export async function verifyClearSigned(
+  armoredKey: string,
+  signed: string,
+  expected: string,
+): Promise<SignatureCheck> {
+  let keys: openpgp.Key[];
+  try {
+    keys = await openpgp.readKeys({ armoredKeys: armoredKey });
+  } catch {
+    return {
+      ok: false,
+      reason: 'The key your site links to could not be read as an armored PGP public key.',
+    };
+  }
+  let message: openpgp.CleartextMessage;
+  try {
+    message = await openpgp.readCleartextMessage({ cleartextMessage: signed.trim() });
+  } catch {
+    return {
+      ok: false,
+      reason:
+        'That is not a clear-signed message. Paste everything from "-----BEGIN PGP SIGNED MESSAGE-----" to "-----END PGP SIGNATURE-----".',
+    };
+  }
+  if (canonicalText(message.getText()) !== canonicalText(expected)) {
+    return {
+      ok: false,
+      reason: 'The signed text is not the challenge shown on this page. Sign exactly that text.',
+    };
+  }
+  try {
+    const result = await openpgp.verify({ message, verificationKeys: keys, expectSigned: true });
+    for (const signature of result.signatures) {
+      await signature.verified;
+      const key = keys.find((k) => k.getKeys(signature.keyID).length > 0);
+      return { ok: true, fingerprint: (key ?? keys[0])?.getFingerprint().toUpperCase() ?? '' };
+    }
+  } catch {
+    // Falls through: not signed by the linked key, or a broken signature.
+  }
+  return { ok: false, reason: 'The signature does not verify with the PGP key your site links to.' };
+}
+
+export interface PgpMethodOptions {
+  fetcher: Fetcher;
+  clock: () => number;
+  serviceHost: string;
+}
+
+export function pgpMethod(options: PgpMethodOptions): Method {
+  const { fetcher, clock, serviceHost } = options;
+
+  const page = async (
+    ctx: MethodContext,
+    state: Record<string, unknown>,
+    problem?: string,
+  ): Promise<StepOutcome> => ({
+    kind: 'page',
+    view: 'pgp',
+    step: await ctx.issueStep('pgp.verify'),
+    data: { challenge: String(state.challenge), keyUrl: String(state.keyUrl) },
+    ...(problem ? { problem } : {}),
+  });
+
+  return {
+    id: 'pgp',
+    steps: ['pgp.verify'],
+
+    recognise(link): Candidate | undefined {
+      if (link.rel !== 'pgpkey' || !/^https?:\/\//i.test(link.url)) return undefined;
+      return { method: 'pgp', target: link.url, label: 'Sign a challenge with your PGP key', link: link.url };
+    },
+
+    async start(ctx, candidate) {
+      const issuedAt = clock();
+      const state = {
+        keyUrl: candidate.target,
+        issuedAt,
+        tries: 0,
+        challenge: pgpChallenge(serviceHost, ctx.attempt.me ?? '', randomToken(18), issuedAt),
+      };
+      await ctx.saveState(state);
+      return page(ctx, state);
+    },
+
+    async step(ctx, _kind, input) {
+      const state = ctx.attempt.methodState ?? {};
+      const me = ctx.attempt.me ?? '';
+      if (typeof state.challenge !== 'string' || typeof state.keyUrl !== 'string') {
+        return {
+          kind: 'failed',
+          title: 'This sign-in has no challenge',
+          message: 'Start the sign-in again.',
+        };
+      }
+      if (clock() - Number(state.issuedAt) > CHALLENGE_TTL) {
+        return {
+          kind: 'failed',
+          title: 'The challenge has expired',
+          message: 'Challenges work for 10 minutes.',
+          next: 'Go back to the website you were signing in to and start again for a new challenge.',
+        };
+      }
+      const tries = Number(state.tries ?? 0) + 1;
+      if (tries > MAX_TRIES) {
+        return {
+          kind: 'failed',
+          title: 'Too many attempts',
+          message: `${MAX_TRIES} signatures were refused for this challenge.`,
+          next: 'Go back to the website you were signing in to and start again.',
+        };
+      }
+      const next = { ...state, tries };
+      await ctx.saveState(next);
+
+      const signed = input.get('signed') ?? '';
+      if (!signed.trim()) return page(ctx, next, 'Paste the signed challenge into the box.');
+      if (signed.length > MAX_SIGNED_BYTES)
+        return page(ctx, next, 'That is far too long to be a signed challenge.');
+
+      let armoredKey: string;
+      try {
+        const response = await fetcher(state.keyUrl, {
+          accept: 'application/pgp-keys, text/plain;q=0.9, */*;q=0.1',
+          maxBytes: LIMITS.key,
+        });
+        if (response.status !== 200) throw new Error(`HTTP ${response.status}`);
+        armoredKey = response.body;
+      } catch (error) {
+        return page(
+          ctx,
+          next,
+          `Latchkey could not fetch your key from ${state.keyUrl} (${error instanceof Error ? error.message : 'error'}).`,
+        );
+      }
+      const check = await verifyClearSigned(armoredKey, signed, state.challenge);
+      if (!check.ok) return page(ctx, next, check.reason);
+      return {
+        kind: 'proven',
+        proof: {
+          me,
+          method: 'pgp',
+          evidence: `${me} links to the PGP key ${state.keyUrl} (fingerprint ${check.fingerprint}), which signed the challenge.`,
+        },
+      };
+    },
+  };
+}

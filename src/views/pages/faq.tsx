@@ -1,0 +1,76 @@
+/** Frequently asked questions: short, honest answers about what Latchkey does today. */
+import { Layout } from '../layout.js';
+
+export interface FaqProps {
+  /** Lifetimes on this server, in words ("60 seconds", "7 days"). */
+  codeLifetime: string;
+  tokenLifetime: string;
+  /** Undefined when this server issues no refresh tokens. */
+  refreshTokenLifetime: string | undefined;
+}
+
+export function FaqPage({ codeLifetime, tokenLifetime, refreshTokenLifetime }: FaqProps) {
+  return (
+    <Layout title="Questions and answers">
+      <h1>Questions and answers</h1>
+
+      <h2 id="what">What is Latchkey?</h2>
+      <p>
+        A self-hosted <a href="https://indieauth.spec.indieweb.org/">IndieAuth</a> server. It lets people sign
+        in to websites with their own web address, and gives IndieWeb apps, such as Micropub clients, the
+        access tokens they need to act for a person's site. Anyone can run one; this is one of them.
+      </p>
+
+      <h2 id="register">Do websites need to register?</h2>
+      <p>
+        No. A website's <code>client_id</code> is its own URL, usually its home page. Latchkey fetches that
+        URL to learn the app's name and logo: from a JSON metadata document (<code>client_id</code>,{' '}
+        <code>client_name</code>, <code>logo_uri</code>, <code>redirect_uris</code>), or from an{' '}
+        <code>h-app</code> in its HTML. If your <code>redirect_uri</code> is on another host, scheme or port
+        than your <code>client_id</code>, list it there (<code>redirect_uris</code> in JSON, or{' '}
+        <code>&lt;link rel="redirect_uri" href="…"&gt;</code> in HTML). See the{' '}
+        <a href="/docs">developer docs</a>.
+      </p>
+
+      <h2 id="store">What does Latchkey store?</h2>
+      <p>
+        Your site's address and how you proved it; the apps you signed in to (their <code>client_id</code> and
+        name) and the scopes you granted; and hashes of the codes and tokens it issues, never the codes or
+        tokens themselves. Your browser keeps one session cookie. The <a href="/privacy">privacy page</a> has
+        the details.
+      </p>
+
+      <h2 id="lifetimes">How long do codes and tokens last?</h2>
+      <p>
+        On this server: authorization codes {codeLifetime}, access tokens {tokenLifetime}
+        {refreshTokenLifetime ? `, refresh tokens ${refreshTokenLifetime}` : ''}.
+        {refreshTokenLifetime ? '' : ' This server does not issue refresh tokens.'} The defaults are 60
+        seconds, 7 days and 30 days; the operator can change them.
+      </p>
+
+      <h2 id="pkce">Why PKCE?</h2>
+      <p>
+        The authorization code travels through the browser, where it can leak: into history, logs, or another
+        app on the same device. With PKCE the website that started the sign-in keeps a secret{' '}
+        <code>code_verifier</code> and sends only its hash, so a stolen code is useless without it. Latchkey
+        requires PKCE with S256 by default, as current OAuth security advice (RFC 9700) recommends. The
+        operator can allow older clients without it; the consent page then says so.
+      </p>
+
+      <h2 id="github">Why doesn't it find my GitHub?</h2>
+      <p>
+        This version signs you in with your own IndieAuth server, by email, or with a PGP key. GitHub and
+        other providers are planned but not there yet. Until then, add an email link or a PGP key to your
+        site: <a href="/setup">Set up your site</a> shows how.
+      </p>
+
+      <h2 id="signout">How do I sign out?</h2>
+      <p>
+        When you sign in, Latchkey remembers you in this browser with a session cookie that lasts 30 days, so
+        next time it can offer to continue as you. To end that session, clear the cookie or use the Sign out
+        button on the sign-in pages. Signing out of Latchkey does not sign you out of the websites you signed
+        in to: each keeps its own session.
+      </p>
+    </Layout>
+  );
+}

@@ -1,0 +1,367 @@
+/**
+ * The sign-in pages (PROTOCOL §9): the form, the chooser, "Continue as …", each method's step, the
+ * "no way to sign in" page and the consent page. Views render what the service decided; every
+ * remote string (client name, link text, addresses) is escaped by JSX (SECURITY E7), only `https:`
+ * logos are shown, and every form works without JavaScript.
+ */
+import type { Child } from 'hono/jsx';
+import { displayUrl } from '../../indieauth/urls.js';
+import type { Link } from '../../net/links.js';
+import type { ClientView, IdentityView } from '../../signin/service.js';
+import type { Candidate, Proof, StepPage } from '../../signin/types.js';
+import { Layout } from '../layout.js';
+
+const METHOD_NAMES: Record<string, string> = {
+  indieauth: 'your IndieAuth server',
+  email: 'email',
+  pgp: 'PGP',
+};
+
+export function methodName(method: string): string {
+  return METHOD_NAMES[method] ?? method;
+}
+
+/** A domain named in the client's display name that is not the client's own host (SECURITY E8). */
+export function lookalikeName(client: ClientView): string | undefined {
+  if (!client.name) return undefined;
+  const host = new URL(client.clientId).hostname.toLowerCase();
+  for (const match of client.name.toLowerCase().matchAll(/[a-z0-9-]+(?:\.[a-z0-9-]+)+/g)) {
+    const named = match[0];
+    if (named !== host && !host.endsWith(`.${named}`)) return named;
+  }
+  return undefined;
+}
+
+function ClientSummary({ client, verb }: { client: ClientView; verb: string }) {
+  const name = client.name ?? displayUrl(client.clientId);
+  return (
+    <section class="client" aria-label="The app">
+      {client.logoUri?.startsWith('https:') ? (
+        <img src={client.logoUri} alt="" width="48" height="48" />
+      ) : null}
+      <p>
+        {verb} <strong>{name}</strong>
+        <br />
+        <span class="muted">
+          at <code>{displayUrl(client.clientId)}</code>
+        </span>
+      </p>
+    </section>
+  );
+}
+
+function Problem({ text }: { text?: string | undefined }) {
+  return text ? (
+    <p class="problem" role="alert">
+      {text}
+    </p>
+  ) : null;
+}
+
+function Step({ token }: { token: string }) {
+  return <input type="hidden" name="step" value={token} />;
+}
+
+function SiteForm({ step, value, label }: { step: string; value?: string | undefined; label: string }) {
+  return (
+    <form method="post" action="/signin/site" class="stack">
+      <Step token={step} />
+      <label for="me">{label}</label>
+      <input
+        id="me"
+        name="me"
+        type="text"
+        inputmode="url"
+        autocomplete="url"
+        autocapitalize="none"
+        spellcheck={false}
+        placeholder="alice.example"
+        value={value ?? ''}
+        required
+      />
+      <button type="submit">Sign in</button>
+    </form>
+  );
+}
+
+export function SignInFormPage(props: {
+  step: string;
+  client: ClientView;
+  identities: IdentityView[];
+  continueStep?: string | undefined;
+  problem?: string | undefined;
+  value?: string | undefined;
+}) {
+  return (
+    <Layout title="Sign in">
+      <h1>Sign in with your website</h1>
+      <ClientSummary client={props.client} verb="You are signing in to" />
+      <Problem text={props.problem} />
+      {props.identities.length > 0 && props.continueStep ? (
+        <form method="post" action="/signin/continue" class="stack">
+          <Step token={props.continueStep} />
+          <p>This browser is signed in as:</p>
+          {props.identities.map((identity) => (
+            <button type="submit" name="me" value={identity.me} class="secondary">
+              Continue as {displayUrl(identity.me)}
+            </button>
+          ))}
+        </form>
+      ) : null}
+      <SiteForm
+        step={props.step}
+        value={props.value}
+        label={props.identities.length > 0 ? 'Or type another web address' : 'Your web address'}
+      />
+      <p class="muted">
+        Latchkey reads your site to find how you can prove it is yours. <a href="/setup">Set up your site</a>
+      </p>
+    </Layout>
+  );
+}
+
+export function ContinuePage(props: {
+  step: string;
+  otherStep: string;
+  client: ClientView;
+  me: string;
+  method: string;
+}) {
+  return (
+    <Layout title={`Continue as ${displayUrl(props.me)}`}>
+      <h1>Continue as {displayUrl(props.me)}?</h1>
+      <ClientSummary client={props.client} verb="You are signing in to" />
+      <p>
+        This browser already proved <strong>{displayUrl(props.me)}</strong> with {methodName(props.method)}.
+      </p>
+      <form method="post" action="/signin/continue" class="stack">
+        <Step token={props.step} />
+        <button type="submit" name="me" value={props.me}>
+          Continue as {displayUrl(props.me)}
+        </button>
+      </form>
+      <h2>Not you?</h2>
+      <SiteForm step={props.otherStep} label="Sign in with another web address" />
+    </Layout>
+  );
+}
+
+export function ChooserPage(props: {
+  step: string;
+  client: ClientView;
+  me: string;
+  candidates: Candidate[];
+}) {
+  return (
+    <Layout title="Choose how to sign in">
+      <h1>How do you want to prove {displayUrl(props.me)}?</h1>
+      <ClientSummary client={props.client} verb="You are signing in to" />
+      <p>Your site links to several ways of proving it is yours. Pick one:</p>
+      <form method="post" action="/signin/choose" class="stack">
+        <Step token={props.step} />
+        {props.candidates.map((candidate, index) => (
+          <button type="submit" name="candidate" value={String(index)} class="secondary">
+            {candidate.label}
+          </button>
+        ))}
+      </form>
+    </Layout>
+  );
+}
+
+function MethodShell(props: {
+  title: string;
+  client: ClientView;
+  me: string;
+  problem?: string | undefined;
+  children?: Child;
+}) {
+  return (
+    <Layout title={props.title}>
+      <h1>{props.title}</h1>
+      <ClientSummary client={props.client} verb={`Signing in as ${displayUrl(props.me)} to`} />
+      <Problem text={props.problem} />
+      {props.children}
+    </Layout>
+  );
+}
+
+export function MethodPage(props: { client: ClientView; me: string; page: StepPage }) {
+  const { page } = props;
+  const action = `/signin/step/${stepKind(page.view)}`;
+  if (page.view === 'email-send') {
+    return (
+      <MethodShell title="Sign in by email" client={props.client} me={props.me} problem={page.problem}>
+        <p>
+          Your site links to <strong>{page.data.address}</strong>. Latchkey will email a one-time code there.
+        </p>
+        <form method="post" action={action} class="stack">
+          <Step token={page.step} />
+          <button type="submit">Send me a code</button>
+        </form>
+      </MethodShell>
+    );
+  }
+  if (page.view === 'email-code') {
+    return (
+      <MethodShell title="Enter the code" client={props.client} me={props.me} problem={page.problem}>
+        <p>
+          A code is on its way to <strong>{page.data.address}</strong>. It works for 10 minutes, in this
+          browser.
+        </p>
+        <form method="post" action={action} class="stack">
+          <Step token={page.step} />
+          <label for="code">Code from the email</label>
+          <input
+            id="code"
+            name="code"
+            type="text"
+            autocomplete="one-time-code"
+            autocapitalize="characters"
+            spellcheck={false}
+            required
+          />
+          <button type="submit">Sign in</button>
+        </form>
+      </MethodShell>
+    );
+  }
+  // pgp
+  return (
+    <MethodShell title="Sign in with PGP" client={props.client} me={props.me} problem={page.problem}>
+      <p>
+        Your site links to the PGP key <code>{page.data.keyUrl}</code>. Sign this text with it:
+      </p>
+      <pre id="challenge">{page.data.challenge}</pre>
+      <p>
+        For example, save the text as <code>challenge.txt</code>, run{' '}
+        <code>gpg --clearsign challenge.txt</code>, and paste the whole of <code>challenge.txt.asc</code>{' '}
+        below.
+      </p>
+      <form method="post" action={action} class="stack">
+        <Step token={page.step} />
+        <label for="signed">Signed challenge</label>
+        <textarea id="signed" name="signed" rows={12} spellcheck={false} required></textarea>
+        <button type="submit">Verify signature</button>
+      </form>
+    </MethodShell>
+  );
+}
+
+/** The step kind each method page posts (the route hands it to the method that owns it). */
+function stepKind(view: string): string {
+  return { 'email-send': 'email.send', 'email-code': 'email.verify', pgp: 'pgp.verify' }[view] ?? view;
+}
+
+export function NoMethodsPage(props: { me: string; links: Link[]; notes: string[]; startAgain: string }) {
+  return (
+    <Layout title="No way to sign in">
+      <h1>Latchkey found no way to sign you in</h1>
+      <p class="problem">
+        {displayUrl(props.me)} does not link to anything Latchkey can use to prove it is yours.
+      </p>
+      {props.links.length > 0 ? (
+        <>
+          <p>These are the links Latchkey found:</p>
+          <ul>
+            {props.links.map((link) => (
+              <li>
+                <code>rel="{link.rel}"</code> → <code>{link.url}</code>
+                {link.text ? <span class="muted"> ({link.text})</span> : null}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : (
+        <p>Latchkey found no rel="me", rel="authn" or rel="pgpkey" links at all.</p>
+      )}
+      <details>
+        <summary>What Latchkey noticed</summary>
+        <ul>
+          {props.notes.map((note) => (
+            <li>{note}</li>
+          ))}
+        </ul>
+      </details>
+      <p>
+        Add one of the links on <a href="/setup">the setup page</a> to your site, then{' '}
+        <a href={props.startAgain}>try again</a>.
+      </p>
+    </Layout>
+  );
+}
+
+export function ConsentPage(props: {
+  step: string;
+  client: ClientView;
+  me: string;
+  proof: Proof;
+  scope: string[];
+  noPkce: boolean;
+  describe: (scope: string) => string;
+}) {
+  const { client } = props;
+  const lookalike = lookalikeName(client);
+  return (
+    <Layout title="Allow access?">
+      <h1>Allow {client.name ?? displayUrl(client.clientId)} to act for you?</h1>
+      <ClientSummary client={client} verb="An app wants access to your site:" />
+      <dl class="facts">
+        <dt>App address (client_id)</dt>
+        <dd>
+          <code>{client.clientId}</code>
+        </dd>
+        {client.redirectHostDiffers ? (
+          <>
+            <dt>Sends you back to</dt>
+            <dd>
+              <code>{client.redirectUri}</code>
+              <p class="problem">
+                This address is on a different host from the app's own address. Make sure you trust it.
+              </p>
+            </dd>
+          </>
+        ) : null}
+        <dt>Signed in as</dt>
+        <dd>
+          <strong>{displayUrl(props.me)}</strong>{' '}
+          <span class="muted">({methodName(props.proof.method)})</span>
+        </dd>
+      </dl>
+      {lookalike ? (
+        <p class="problem" role="alert">
+          The app calls itself "{client.name}", which names {lookalike}, but its address is{' '}
+          {new URL(client.clientId).hostname}. It may not be who it says it is.
+        </p>
+      ) : null}
+      {props.noPkce ? (
+        <p class="problem">
+          This app does not use PKCE, which makes a stolen code easier to use. Allow it only if you trust it.
+        </p>
+      ) : null}
+      <form method="post" action="/signin/consent" class="stack">
+        <Step token={props.step} />
+        <fieldset>
+          <legend>It asks for permission to:</legend>
+          {props.scope.map((scope) => (
+            <div class="check">
+              <input type="checkbox" id={`scope-${scope}`} name={`scope.${scope}`} checked />
+              <label for={`scope-${scope}`}>
+                <code>{scope}</code> — {props.describe(scope)}
+              </label>
+            </div>
+          ))}
+        </fieldset>
+        <p class="muted">Untick anything you do not want to allow.</p>
+        <div class="actions">
+          <button type="submit" name="decision" value="approve">
+            Allow
+          </button>
+          <button type="submit" name="decision" value="deny" class="secondary">
+            Deny
+          </button>
+        </div>
+      </form>
+    </Layout>
+  );
+}
