@@ -4,6 +4,7 @@
  */
 import { Hono } from 'hono';
 import { authorizeRedemptionRoutes } from './http/authorize.js';
+import { demoRoutes } from './http/demo.js';
 import { infoPageRoutes } from './http/info-pages.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
@@ -27,6 +28,7 @@ export function buildApp(services: Services): Hono {
   tokenRoutes(app, services);
   authorizeRedemptionRoutes(app, services);
   signInRoutes(app, services);
+  demoRoutes(app, services);
   userinfoRoutes(app, services);
   introspectionRoutes(app, services);
 

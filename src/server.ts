@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import { createFastPath } from './http/fast-path.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
 import { purgeClientCache } from './store/clients.js';
+import { purgeSignin } from './store/signin.js';
 import { purgeExpired } from './store/tokens.js';
 
 export interface RunningServer {
@@ -50,7 +51,8 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
       const at = services.tokens.now();
       const removed =
         (await purgeExpired(services.store.db, at, KEEP_EXPIRED)) +
-        (await purgeClientCache(services.store.db, at));
+        (await purgeClientCache(services.store.db, at)) +
+        (await purgeSignin(services.store.db, at));
       if (removed > 0) services.logger.info({ event: 'store.purged', rows: removed }, 'expired rows purged');
     } catch (error) {
       services.logger.error({ event: 'store.purge_failed', err: String(error) }, 'purge failed');

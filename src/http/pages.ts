@@ -8,6 +8,7 @@ import type { Services } from '../services.js';
 import { STYLESHEET } from '../views/latchkey.css.js';
 import { ErrorPage, type ErrorPageProps } from '../views/pages/error.js';
 import { HomePage } from '../views/pages/home.js';
+import { clientMetadata, wantsClientDocument } from './demo.js';
 
 export const PAGE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -45,7 +46,14 @@ export function wantsHtml(c: Context): boolean {
 }
 
 export function pageRoutes(app: Hono, services: Services): void {
-  app.get('/', (c) => renderPage(c, HomePage({ issuer: services.config.publicUrl })));
+  app.get('/', (c) => {
+    c.header('Vary', 'Accept');
+    if (wantsClientDocument(c)) {
+      c.header('Cache-Control', 'public, max-age=3600');
+      return c.json(clientMetadata(services.config.publicUrl));
+    }
+    return renderPage(c, HomePage({ issuer: services.config.publicUrl }));
+  });
   app.get('/assets/latchkey.css', (c) => {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8' });

@@ -1,4 +1,4 @@
-/** The home page: what this server is and what it offers today. */
+/** The home page: what Latchkey is, a "try it" box that signs you in to Latchkey's own demo, and the three roles. */
 import { Layout } from '../layout.js';
 
 export interface HomeProps {
@@ -6,7 +6,7 @@ export interface HomeProps {
 }
 
 export function HomePage({ issuer }: HomeProps) {
-  const token = new URL('token', issuer).href;
+  const at = (path: string) => new URL(path, issuer).href;
   return (
     <Layout title="Sign in with your own website">
       <h1>Sign in with your own website</h1>
@@ -14,18 +14,42 @@ export function HomePage({ issuer }: HomeProps) {
         Latchkey lets people prove they own a website and use it to sign in anywhere, and gives IndieWeb apps
         such as Micropub clients the access tokens they need.
       </p>
-      <h2>Use it as your token endpoint</h2>
-      <p>
-        If you run your own authorization endpoint (for example selfauth) and this server's operator trusts
-        it, add this to the pages where you link your authorization endpoint:
-      </p>
-      <pre>
-        <code>{`<link rel="token_endpoint" href="${token}">`}</code>
-      </pre>
-      <p>
-        Apps then exchange the codes your authorization endpoint issues for access tokens here, and your
-        Micropub endpoint checks them with <code>GET {token}</code>.
-      </p>
+      <section aria-labelledby="try" class="try">
+        <h2 id="try">Try it</h2>
+        <form method="get" action="/demo/start" class="stack">
+          <label for="try-me">Your web address</label>
+          <input
+            id="try-me"
+            name="me"
+            type="text"
+            inputmode="url"
+            autocomplete="url"
+            autocapitalize="none"
+            spellcheck={false}
+            placeholder="alice.example"
+            required
+          />
+          <button type="submit">Sign in to the demo</button>
+        </form>
+        <p class="muted">
+          Your site needs a link Latchkey can check: see <a href="/setup">how to set up your site</a>.
+        </p>
+      </section>
+      <h2>Three ways to use it</h2>
+      <ul>
+        <li>
+          <strong>Websites</strong> add "sign in with your domain" with one form:{' '}
+          <a href="/docs">developer docs</a>.
+        </li>
+        <li>
+          <strong>People</strong> point their homepage at Latchkey to use Micropub and other IndieWeb apps:{' '}
+          <a href="/setup#latchkey-as-server">use Latchkey as your IndieAuth server</a>.
+        </li>
+        <li>
+          <strong>People with their own authorization endpoint</strong> (for example selfauth) use Latchkey's
+          token endpoint, <code>{at('token')}</code>: <a href="/setup#token-endpoint">how</a>.
+        </li>
+      </ul>
       <h2>For developers</h2>
       <ul>
         <li>
@@ -36,6 +60,11 @@ export function HomePage({ issuer }: HomeProps) {
           Health: <a href="/health">/health</a>
         </li>
       </ul>
+      <div class="h-app" hidden>
+        <a class="u-url p-name" href={issuer}>
+          Latchkey
+        </a>
+      </div>
     </Layout>
   );
 }
