@@ -266,11 +266,11 @@ export function buildProgram(): Command {
 
   program
     .command('doctor <url>')
-    .description('discover a site the way sign-in does and explain what was found')
+    .description('discover a site the way sign-in does: what it would offer, and why')
     .action((url: string) =>
       withServices(async (s) => {
         const report = await discoverSite(normaliseSignInInput(url), s.fetcher);
-        console.log(formatDiscovery(report));
+        console.log(formatDiscovery(report, s.signIn.candidatesFor(report)));
       }),
     );
 

@@ -44,8 +44,18 @@ function linkLines(rel: string, links: Link[]): string[] {
   ];
 }
 
-/** Multi-line, human-readable report of a discovery, ending with its plain-words notes. */
-export function formatDiscovery(d: SiteDiscovery): string {
+/** One way sign-in would offer (a Candidate of src/signin, reduced to what the report shows). */
+export interface OfferedMethod {
+  method: string;
+  label: string;
+  link: string;
+}
+
+/**
+ * Multi-line, human-readable report of a discovery: what sign-in would offer (when `offered` is
+ * given), then the details, ending with its plain-words notes.
+ */
+export function formatDiscovery(d: SiteDiscovery, offered?: readonly OfferedMethod[]): string {
   const lines: string[] = [];
   lines.push(`Asked for               ${url(d.requested)}`);
   lines.push(`Identity (me)           ${url(d.me)}`);
@@ -84,6 +94,15 @@ export function formatDiscovery(d: SiteDiscovery): string {
   lines.push(...linkLines('authn', d.authn));
   lines.push(...linkLines('pgpkey', d.pgpkey));
   lines.push(...linkLines('ssh-key', d.sshKey));
+
+  if (offered) {
+    lines.push('', 'Sign-in would offer');
+    if (offered.length === 0) lines.push('  nothing: add a link from the setup page (/setup)');
+    for (const [i, method] of offered.entries()) {
+      lines.push(`  ${i + 1}. ${clean(method.label)}  [${method.method}, from ${url(method.link)}]`);
+    }
+    if (offered.length > 1) lines.push('  (several: the person chooses)');
+  }
 
   if (d.notes.length > 0) {
     lines.push('', 'Notes');

@@ -169,6 +169,11 @@ export class SignInService {
     this.stepKinds = new Map(deps.methods.flatMap((method) => method.steps.map((kind) => [kind, method])));
   }
 
+  /** What sign-in would offer for a discovered site, in order (PROTOCOL §9); `latchkey doctor` shows it. */
+  candidatesFor(site: SiteDiscovery): Candidate[] {
+    return findCandidates(site, this.deps.methods, this.deps.config.publicUrl);
+  }
+
   /** Step kinds a method accepts from the browser (routes refuse any other). */
   isMethodStep(kind: string): boolean {
     return this.stepKinds.has(kind);
@@ -348,7 +353,7 @@ export class SignInService {
     if (site instanceof DiscoveryError) {
       return this.signInForm(session, attempt, `${site.message} Check the address and try again.`, site.url);
     }
-    const candidates = findCandidates(site, this.deps.methods, this.deps.config.publicUrl);
+    const candidates = this.candidatesFor(site);
     const profile = profileFromSite(site.links.items(), site.me);
     const at = this.deps.clock();
     const moved = await transitionAttempt(
