@@ -36,8 +36,10 @@ export function PrivacyPage() {
       <h2 id="cookies">Cookies</h2>
       <p>
         One cookie: a signed, HttpOnly, SameSite=Lax session cookie that remembers who you proved to be in
-        this browser. There is no tracking, no analytics and no advertising. Pages load nothing from other
-        sites: no scripts, fonts or images from third parties.
+        this browser. (The demo on the home page sets a second, short-lived cookie of its own while you try
+        it.) There is no tracking, no analytics and no advertising. Pages load no scripts or fonts from other
+        sites; the only outside image is an app's logo on the consent page, when the app publishes one over
+        https.
       </p>
 
       <h2 id="logs">Logs</h2>
