@@ -10,6 +10,7 @@
 import { createHmac } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { clientAuthorizationUrl } from '../indieauth/authorization-request.js';
 import { OAuthError } from '../indieauth/errors.js';
 import { s256 } from '../indieauth/pkce.js';
 import type { Services } from '../services.js';
@@ -54,18 +55,14 @@ export function demoRoutes(app: Hono, services: Services): void {
       'Set-Cookie',
       `${COOKIE}=${seal(`${state}.${verifier}`)}; Path=/demo/; Max-Age=1800; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
     );
-    const url = new URL('authorize', issuer);
-    const params: [string, string][] = [
-      ['response_type', 'code'],
-      ['client_id', issuer],
-      ['redirect_uri', callback],
-      ['state', state],
-      ['code_challenge', s256(verifier)],
-      ['code_challenge_method', 'S256'],
-    ];
-    if (me.trim()) params.push(['me', me.trim()]);
-    for (const [key, value] of params) url.searchParams.set(key, value);
-    return c.redirect(url.href, 302);
+    const url = clientAuthorizationUrl(new URL('authorize', issuer).href, {
+      clientId: issuer,
+      redirectUri: callback,
+      state,
+      codeChallenge: s256(verifier),
+      me: me.trim(),
+    });
+    return c.redirect(url, 302);
   });
 
   app.get('/demo/callback', async (c) => {

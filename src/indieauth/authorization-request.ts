@@ -166,3 +166,34 @@ export function authorizationResponseUrl(
   const separator = redirectUri.includes('?') ? (/[?&]$/.test(redirectUri) ? '' : '&') : '?';
   return `${redirectUri}${separator}${ours.toString()}`;
 }
+
+/**
+ * An authorization request URL for when Latchkey is the client (the demo, delegation to a person's
+ * own IndieAuth server): `response_type=code` with PKCE S256 (RFC 7636 §4.3) and `state`, added to the
+ * endpoint's own query (IndieAuth §5.2).
+ */
+export function clientAuthorizationUrl(
+  endpoint: string,
+  params: {
+    clientId: string;
+    redirectUri: string;
+    state: string;
+    codeChallenge: string;
+    me?: string;
+    scope?: string;
+  },
+): string {
+  const url = new URL(endpoint);
+  const pairs: [string, string | undefined][] = [
+    ['response_type', 'code'],
+    ['client_id', params.clientId],
+    ['redirect_uri', params.redirectUri],
+    ['state', params.state],
+    ['code_challenge', params.codeChallenge],
+    ['code_challenge_method', 'S256'],
+    ['me', params.me],
+    ['scope', params.scope],
+  ];
+  for (const [key, value] of pairs) if (value) url.searchParams.set(key, value);
+  return url.href;
+}

@@ -64,22 +64,22 @@ export interface EmailMethodOptions {
 export function emailMethod(options: EmailMethodOptions): Method {
   const { store, mailer, limits, clock, serviceHost } = options;
 
-  const sendPage = (ctx: MethodContext, address: string, problem?: string): Promise<StepOutcome> =>
-    ctx.issueStep('email.send').then((step) => ({
-      kind: 'page' as const,
-      view: 'email-send',
-      step,
-      data: { address },
-      ...(problem ? { problem } : {}),
-    }));
-  const codePage = (ctx: MethodContext, address: string, problem?: string): Promise<StepOutcome> =>
-    ctx.issueStep('email.verify').then((step) => ({
-      kind: 'page' as const,
-      view: 'email-code',
-      step,
-      data: { address },
-      ...(problem ? { problem } : {}),
-    }));
+  const page = async (
+    ctx: MethodContext,
+    view: 'email-send' | 'email-code',
+    address: string,
+    problem?: string,
+  ): Promise<StepOutcome> => ({
+    kind: 'page',
+    view,
+    step: await ctx.issueStep(view === 'email-send' ? 'email.send' : 'email.verify'),
+    data: { address },
+    ...(problem ? { problem } : {}),
+  });
+  const sendPage = (ctx: MethodContext, address: string, problem?: string) =>
+    page(ctx, 'email-send', address, problem);
+  const codePage = (ctx: MethodContext, address: string, problem?: string) =>
+    page(ctx, 'email-code', address, problem);
 
   const address = (ctx: MethodContext): string => String(ctx.attempt.methodState?.address ?? '');
 

@@ -6,6 +6,7 @@
  * site names the same authorization endpoint (IndieAuth §5.3.3, SECURITY F1).
  */
 import { z } from 'zod';
+import { clientAuthorizationUrl } from '../../indieauth/authorization-request.js';
 import type { DiscoveryError, SiteDiscovery } from '../../indieauth/discovery.js';
 import { s256 } from '../../indieauth/pkce.js';
 import { validateProfileUrl } from '../../indieauth/urls.js';
@@ -60,19 +61,15 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
       const verifier = randomToken(48);
       const state = await ctx.issueStep('indieauth.callback');
       await ctx.saveState({ verifier, ...candidate.details });
-      const url = new URL(candidate.target);
-      const params: [string, string][] = [
-        ['response_type', 'code'],
-        ['client_id', issuer],
-        ['redirect_uri', callback],
-        ['state', state],
-        ['code_challenge', s256(verifier)],
-        ['code_challenge_method', 'S256'],
-        ['me', ctx.attempt.me ?? ''],
-        ['scope', 'profile'],
-      ];
-      for (const [key, value] of params) url.searchParams.set(key, value);
-      return { kind: 'redirect', url: url.href };
+      const url = clientAuthorizationUrl(candidate.target, {
+        clientId: issuer,
+        redirectUri: callback,
+        state,
+        codeChallenge: s256(verifier),
+        me: ctx.attempt.me ?? '',
+        scope: 'profile',
+      });
+      return { kind: 'redirect', url };
     },
 
     async step(ctx, _kind, input) {
