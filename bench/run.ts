@@ -2,6 +2,7 @@
  * `npm run bench`: requests/second and latency of token verification (`GET /token`) and
  * introspection (`POST /introspect`) against a bare node:http baseline, from one run on this machine.
  * Targets (DESIGN): ≥ 60 % of the baseline's requests/second, p99 under 10 ms at 64 connections.
+ * Then a second table from bench/signin.ts: sign-in discovery latency with slow remote pages.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -91,4 +92,10 @@ const worst = Math.min(verify.rps, introspect.rps) / base.rps;
 console.log(
   `\ntarget ≥ 0.60 of baseline: ${worst >= 0.6 ? 'met' : 'NOT met'} (worst ratio ${worst.toFixed(2)})`,
 );
+
+// Second table: sign-in discovery latency (bench/signin.ts), Latchkey in this process. Loaded only
+// now, so the load generator above runs exactly as before.
+const { benchSignIn } = await import('./signin.js');
+const signIn = await benchSignIn();
+console.log(`\n${signIn.table}`);
 process.exit(0);
