@@ -215,8 +215,11 @@ export function signInRoutes(app: Hono, services: Services): void {
   app.post('/signout', async (c) => {
     const handle = session(c);
     if (crossSite(c)) return refuse(c, handle, 'The form was sent from another website.');
+    const form = await readPageForm(c);
     await signIn.signOut(handle);
     c.header('Set-Cookie', sessionCookieHeader(config.publicUrl, ''));
-    return c.redirect('/', 303);
+    // Back to the sign-in that offered the button; only ever a path of ours (no open redirect).
+    const next = form.ok ? (form.params.get('next') ?? '') : '';
+    return c.redirect(/^\/authorize\?[^\\]*$/.test(next) ? next : '/', 303);
   });
 }

@@ -84,6 +84,8 @@ export type Screen =
       continueStep?: string;
       problem?: string;
       value?: string;
+      /** This authorization request again (where "Sign out" returns to). */
+      startAgain: string;
     }
   | { kind: 'chooser'; step: string; client: ClientView; me: string; candidates: Candidate[] }
   | { kind: 'continue'; step: string; client: ClientView; me: string; method: string; otherStep: string }
@@ -292,6 +294,7 @@ export class SignInService {
       step: await this.issueStep(attempt, 'site'),
       client: this.clientView(attempt),
       identities: views,
+      startAgain: this.startAgain(attempt),
       ...(views.length > 0 ? { continueStep: await this.issueStep(attempt, 'continue') } : {}),
       ...(problem ? { problem } : {}),
       ...(value ? { value } : {}),
@@ -351,7 +354,8 @@ export class SignInService {
     site: SiteDiscovery | DiscoveryError,
   ): Promise<Screen> {
     if (site instanceof DiscoveryError) {
-      return this.signInForm(session, attempt, `${site.message} Check the address and try again.`, site.url);
+      const sentence = /[.!?]$/.test(site.message) ? site.message : `${site.message}.`;
+      return this.signInForm(session, attempt, `${sentence} Check the address and try again.`, site.url);
     }
     const candidates = this.candidatesFor(site);
     const profile = profileFromSite(site.links.items(), site.me);

@@ -25,4 +25,47 @@ footer { color: var(--muted); font-size: .9rem; }
 .demo label { display: block; font-weight: 600; margin-bottom: .25rem; }
 .demo input[type="text"] { width: 100%; max-width: 24rem; font: inherit; padding: .45rem .6rem; }
 .demo button { font: inherit; padding: .45rem 1.1rem; }
+/* sign-in pages */
+button, textarea, .stack input[type="text"] { font: inherit; color: inherit; }
+button { min-height: 44px; padding: .6rem 1.25rem; border: 2px solid var(--accent); border-radius: 8px; background: var(--accent); color: var(--bg); font-weight: 600; line-height: 1.3; text-align: center; overflow-wrap: anywhere; cursor: pointer; }
+button:hover { background: color-mix(in srgb, var(--accent) 85%, var(--fg)); border-color: color-mix(in srgb, var(--accent) 85%, var(--fg)); }
+button.secondary { background: transparent; color: var(--accent); border-color: color-mix(in srgb, var(--accent) 55%, transparent); font-weight: 500; }
+button.secondary:hover { background: color-mix(in srgb, var(--accent) 10%, transparent); border-color: var(--accent); }
+button:focus-visible, textarea:focus-visible, input:focus-visible, summary:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+.stack { display: flex; flex-direction: column; gap: .75rem; margin: 1.25rem 0; }
+.stack > p { margin: 0; }
+.stack > label { font-weight: 600; margin-bottom: -.4rem; }
+.stack > button { width: 100%; }
+.stack input[type="text"], .stack textarea { width: 100%; min-height: 44px; padding: .6rem .75rem; border: 1px solid color-mix(in srgb, var(--fg) 40%, transparent); border-radius: 8px; background: var(--bg); }
+.stack input[type="text"] { font-size: max(1rem, 16px); }
+.stack textarea { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85rem; line-height: 1.4; resize: vertical; }
+.stack input::placeholder { color: var(--muted); opacity: .8; }
+#code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; letter-spacing: .12em; }
+#challenge { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9rem; }
+.muted { color: var(--muted); }
+.client { display: flex; align-items: center; gap: .85rem; margin: 1rem 0 1.25rem; padding: .75rem 1rem; border: 1px solid color-mix(in srgb, var(--fg) 15%, transparent); border-radius: 10px; background: color-mix(in srgb, var(--fg) 4%, transparent); }
+.client img { flex: none; width: 48px; height: 48px; border-radius: 10px; object-fit: cover; }
+.client p { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+main .problem { padding: .6rem .85rem; border-left: 4px solid var(--warn); border-radius: 0 6px 6px 0; background: color-mix(in srgb, var(--warn) 9%, transparent); font-weight: 500; }
+.facts { display: grid; grid-template-columns: 1fr; margin: 1.25rem 0; }
+.facts dt { margin-top: .6rem; color: var(--muted); font-size: .9rem; }
+.facts dt:first-child { margin-top: 0; }
+.facts dd { margin: .1rem 0 0; overflow-wrap: anywhere; }
+.facts dd .problem { margin: .5rem 0 0; font-size: .95rem; }
+fieldset { margin: 0; min-width: 0; padding: .5rem 1rem .75rem; border: 1px solid color-mix(in srgb, var(--fg) 20%, transparent); border-radius: 10px; }
+legend { padding: 0 .35rem; font-weight: 600; }
+.check { display: flex; align-items: flex-start; gap: .7rem; min-height: 44px; padding: .45rem 0; }
+.check + .check { border-top: 1px solid color-mix(in srgb, var(--fg) 10%, transparent); }
+.check input[type="checkbox"] { flex: none; width: 1.35rem; height: 1.35rem; margin: .15rem 0 0; accent-color: var(--accent); cursor: pointer; }
+.check label { flex: 1; min-width: 0; cursor: pointer; }
+.actions { display: flex; flex-wrap: wrap; gap: .75rem; }
+.actions > button { flex: 1 1 12rem; }
+main summary { min-height: 44px; padding: .6rem 0; cursor: pointer; }
+@media (min-width: 40rem) {
+  .stack > button:not(.secondary) { align-self: flex-start; width: auto; min-width: 12rem; }
+  .actions > button { flex: 0 1 auto; min-width: 10rem; }
+  .facts { grid-template-columns: max-content 1fr; gap: .5rem 1.25rem; }
+  .facts dt, .facts dt:first-child { margin: 0; padding-top: .1rem; }
+  .facts dd { margin: 0; }
+}
 `;

@@ -94,6 +94,8 @@ describe('latchkey CLI', () => {
     expect(out.stdout).toContain('https://tokens.example/token');
     expect(out.stdout).toContain('https://github.com/alice');
     // The site names its own authorization endpoint: sign-in would delegate to it, and only to it.
-    expect(out.stdout).toMatch(/Sign-in would offer\n {2}1\. Sign in with your IndieAuth server at alice\.example/);
+    expect(out.stdout).toMatch(
+      /Sign-in would offer\n {2}1\. Sign in with your IndieAuth server at alice\.example/,
+    );
   });
 });

@@ -24,8 +24,13 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-export async function launchBrowser(): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS, headless: true });
+/** `extraArgs` adds Chromium flags, e.g. `--host-resolver-rules=…` to reach made-up test hosts. */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [...FLAGS, ...extraArgs],
+    headless: true,
+  });
   mkdirSync('test/artifacts', { recursive: true });
   writeFileSync('test/artifacts/browser-suite-ran', new Date().toISOString());
   return browser;

@@ -633,8 +633,14 @@ describe.each(storeTargets)('authorization endpoint and sign-in security ($name)
 
   it('sign-out forgets the identities of this browser', async () => {
     await signIn();
-    const out = await walker.post('/signout', {});
+    const form = await walker.get(authorizeUrl());
+    expect(form.body).toContain('action="/signout"');
+    const forged = await walker.post('/signout', { next: '//evil.test/authorize?x' });
+    expect(forged.location).toBe('/');
+    await signIn();
+    const out = await walker.post('/signout', { next: authorizeUrl() });
     expect(out.status).toBe(303);
+    expect(out.location).toBe(authorizeUrl());
     const again = await walker.get(authorizeUrl({ me: 'http://bob.test/' }));
     expect(again.text).not.toContain('Continue as');
   });

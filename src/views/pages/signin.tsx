@@ -62,7 +62,18 @@ function Step({ token }: { token: string }) {
   return <input type="hidden" name="step" value={token} />;
 }
 
-function SiteForm({ step, value, label }: { step: string; value?: string | undefined; label: string }) {
+function SiteForm({
+  step,
+  value,
+  label,
+  secondary,
+}: {
+  step: string;
+  value?: string | undefined;
+  label: string;
+  /** Shown under another main action ("Continue as …"): the button steps back visually. */
+  secondary?: boolean;
+}) {
   return (
     <form method="post" action="/signin/site" class="stack">
       <Step token={step} />
@@ -79,7 +90,9 @@ function SiteForm({ step, value, label }: { step: string; value?: string | undef
         value={value ?? ''}
         required
       />
-      <button type="submit">Sign in</button>
+      <button type="submit" class={secondary ? 'secondary' : undefined}>
+        Sign in
+      </button>
     </form>
   );
 }
@@ -91,6 +104,7 @@ export function SignInFormPage(props: {
   continueStep?: string | undefined;
   problem?: string | undefined;
   value?: string | undefined;
+  startAgain: string;
 }) {
   return (
     <Layout title="Sign in">
@@ -116,6 +130,14 @@ export function SignInFormPage(props: {
       <p class="muted">
         Latchkey reads your site to find how you can prove it is yours. <a href="/setup">Set up your site</a>
       </p>
+      {props.identities.length > 0 ? (
+        <form method="post" action="/signout">
+          <input type="hidden" name="next" value={props.startAgain} />
+          <button type="submit" class="secondary">
+            Sign out of Latchkey in this browser
+          </button>
+        </form>
+      ) : null}
     </Layout>
   );
 }
@@ -141,7 +163,7 @@ export function ContinuePage(props: {
         </button>
       </form>
       <h2>Not you?</h2>
-      <SiteForm step={props.otherStep} label="Sign in with another web address" />
+      <SiteForm step={props.otherStep} label="Sign in with another web address" secondary />
     </Layout>
   );
 }
