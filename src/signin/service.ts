@@ -15,11 +15,11 @@ import {
   checkAuthorizationRequest,
 } from '../indieauth/authorization-request.js';
 import { type ClientInfo, type ClientInfoService, checkRedirectUri } from '../indieauth/client-info.js';
+import { isClientPermitted } from '../indieauth/client-policy.js';
 import { DiscoveryError, type SiteDiscovery } from '../indieauth/discovery.js';
 import { normaliseSignInInput, validateProfileUrl } from '../indieauth/urls.js';
 import type { Logger } from '../log.js';
 import type { Link } from '../net/links.js';
-import { isClientPermitted } from '../store/clients.js';
 import type { Store } from '../store/db.js';
 import {
   type AttemptRow,

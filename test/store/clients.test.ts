@@ -3,12 +3,12 @@
  * operator's allow/deny policy behind `latchkey clients`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isClientPermitted } from '../../src/indieauth/client-policy.js';
 import {
   allowListMode,
   clientPolicy,
   findCachedClientInfo,
   forgetCachedClientInfo,
-  isClientPermitted,
   listClientPolicies,
   purgeClientCache,
   putCachedClientInfo,
