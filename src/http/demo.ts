@@ -7,7 +7,6 @@
  * Latchkey is its own client here, so it publishes its client information too: `GET /` with
  * `Accept: application/json` answers a client ID metadata document (PROTOCOL §6).
  */
-import { createHmac } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { clientAuthorizationUrl } from '../indieauth/authorization-request.js';
@@ -15,6 +14,7 @@ import { OAuthError } from '../indieauth/errors.js';
 import { s256 } from '../indieauth/pkce.js';
 import type { Services } from '../services.js';
 import { CALLBACK_PATH } from '../signin/methods/indieauth.js';
+import { signValue, verifySigned } from '../signin/session.js';
 import { constantTimeEqual, randomToken } from '../tokens/secrets.js';
 import { DemoCodePage, DemoResultPage } from '../views/pages/demo.js';
 import { DEMO_STATE } from '../views/pages/docs.js';
@@ -28,24 +28,8 @@ export function demoRoutes(app: Hono, services: Services): void {
   const callback = new URL('demo/callback', issuer).href;
   const secure = issuer.startsWith('https:');
 
-  const seal = (value: string) =>
-    `${value}.${createHmac('sha256', services.secrets[0] ?? '')
-      .update(`demo:${value}`)
-      .digest('base64url')}`;
-  const unseal = (sealed: string | undefined): string | undefined => {
-    if (!sealed) return undefined;
-    const dot = sealed.lastIndexOf('.');
-    const value = sealed.slice(0, dot);
-    return dot > 0 &&
-      services.secrets.some((key) =>
-        constantTimeEqual(
-          sealed.slice(dot + 1),
-          createHmac('sha256', key).update(`demo:${value}`).digest('base64url'),
-        ),
-      )
-      ? value
-      : undefined;
-  };
+  const seal = (value: string) => signValue('demo', value, services.secrets);
+  const unseal = (sealed: string | undefined) => verifySigned('demo', sealed, services.secrets);
 
   app.get('/demo/start', (c) => {
     const state = randomToken(16);

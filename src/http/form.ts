@@ -10,13 +10,19 @@ export type Params = ReadonlyMap<string, string>;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: text a person pasted keeps tabs and line breaks
+const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
-export function parseParams(text: string): Params {
+/**
+ * Parses form parameters, refusing repeats and control characters. `multiline` names fields whose
+ * value is text a person pasted (a signed PGP message), where tabs and line breaks are allowed.
+ */
+export function parseParams(text: string, multiline: ReadonlySet<string> = new Set()): Params {
   const params = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(text)) {
     if (params.has(key))
       throw new InvalidRequest(`The parameter "${safeName(key)}" was sent more than once.`);
-    if (CONTROL.test(value) || CONTROL.test(key)) {
+    if ((multiline.has(key) ? CONTROL_BUT_LINES : CONTROL).test(value) || CONTROL.test(key)) {
       throw new InvalidRequest(`The parameter "${safeName(key)}" contains control characters.`);
     }
     params.set(key, value);

@@ -9,6 +9,7 @@
  */
 import type { Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { InvalidRequest } from '../indieauth/errors.js';
 import { describeScope } from '../indieauth/scopes.js';
 import { createAllowList } from '../net/address.js';
 import type { Services } from '../services.js';
@@ -29,19 +30,15 @@ import {
   NoMethodsPage,
   SignInFormPage,
 } from '../views/pages/signin.js';
-import { MAX_FORM_BYTES } from './form.js';
+import { MAX_FORM_BYTES, type Params, parseParams } from './form.js';
 import { renderPage } from './pages.js';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: a pasted signature keeps its line breaks
-const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 /** Fields whose value is multi-line text a person pasted. */
 const MULTILINE = new Set(['signed']);
 
-type PageForm = { ok: true; params: Map<string, string> } | { ok: false; reason: string };
+type PageForm = { ok: true; params: Params } | { ok: false; reason: string };
 
-/** A browser form: no repeated fields, no control characters (SECURITY A6), at most 64 KiB. */
+/** A browser form, parsed by the same strict rules as the OAuth endpoints (SECURITY A6), at most 64 KiB. */
 async function readPageForm(c: Context): Promise<PageForm> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded')
@@ -50,15 +47,17 @@ async function readPageForm(c: Context): Promise<PageForm> {
     return { ok: false, reason: 'The form is too large.' };
   const text = await c.req.text();
   if (text.length > MAX_FORM_BYTES) return { ok: false, reason: 'The form is too large.' };
-  const params = new Map<string, string>();
-  for (const [key, value] of new URLSearchParams(text)) {
-    if (params.has(key)) return { ok: false, reason: 'The form carried a field twice.' };
-    const control = MULTILINE.has(key) ? CONTROL_BUT_LINES : CONTROL;
-    if (CONTROL.test(key) || control.test(value))
-      return { ok: false, reason: 'The form carried control characters.' };
-    params.set(key, value);
+  return parseQuietly(text, MULTILINE);
+}
+
+/** `parseParams` for pages: a refusal becomes a reason to show, not an OAuth error. */
+function parseQuietly(text: string, multiline?: ReadonlySet<string>): PageForm {
+  try {
+    return { ok: true, params: parseParams(text, multiline) };
+  } catch (error) {
+    if (error instanceof InvalidRequest) return { ok: false, reason: error.description };
+    throw error;
   }
-  return { ok: true, params };
 }
 
 export function signInRoutes(app: Hono, services: Services): void {
@@ -158,7 +157,7 @@ export function signInRoutes(app: Hono, services: Services): void {
   /** One handler for every browser form: origin check, strict parse, then the service. */
   const formRoute = (
     path: string,
-    handler: (handle: SessionHandle, form: Map<string, string>, c: Context) => Promise<Screen>,
+    handler: (handle: SessionHandle, form: Params, c: Context) => Promise<Screen>,
   ) => {
     app.post(path, async (c) => {
       const handle = session(c);
@@ -195,13 +194,10 @@ export function signInRoutes(app: Hono, services: Services): void {
   // The person's own IndieAuth server sends the browser back here; `state` is the step token (E5).
   app.get('/signin/indieauth/callback', async (c) => {
     const handle = session(c);
-    const query = new URL(c.req.url).searchParams;
-    const input = new Map<string, string>();
-    for (const [key, value] of query) {
-      if (input.has(key) || CONTROL.test(value))
-        return refuse(c, handle, 'The answer from your IndieAuth server was malformed.');
-      input.set(key, value);
-    }
+    const parsed = parseQuietly(new URL(c.req.url).search.slice(1));
+    if (!parsed.ok)
+      return refuse(c, handle, `The answer from your IndieAuth server was malformed: ${parsed.reason}`);
+    const input = parsed.params;
     const screen = await signIn.methodStep(
       handle,
       'indieauth.callback',

@@ -142,7 +142,7 @@ function parseJson<T>(text: string | null): T | undefined {
 }
 
 function toAttempt(row: AttemptRow): Attempt {
-  const candidates = parseJson<{ list: Candidate[] }>(row.candidates);
+  const candidates = parseJson<{ list: Candidate[]; profile?: Profile }>(row.candidates);
   return {
     id: row.id,
     sessionHash: row.session_hash,
@@ -151,6 +151,7 @@ function toAttempt(row: AttemptRow): Attempt {
     client: JSON.parse(row.client) as AttemptClient,
     me: row.me ?? undefined,
     candidates: candidates?.list ?? [],
+    ...(candidates?.profile ? { siteProfile: candidates.profile } : {}),
     method: row.method ?? undefined,
     methodState: parseJson<Record<string, unknown>>(row.method_state),
     proof: parseJson<Proof>(row.proof),
@@ -192,9 +193,8 @@ export class SignInService {
     if (check.kind === 'redirect_error') {
       // The syntax is valid, but a cross-origin redirect_uri must still be published before we send
       // anyone there (PROTOCOL §3, SECURITY A2).
-      const info = await this.clientInfoFor(query.get('client_id') ?? '', check.redirectUri);
-      const allowed = checkRedirectUri(query.get('client_id') ?? '', check.redirectUri, info);
-      if (!allowed.ok) return this.developerProblem(allowed.reason);
+      const client = await this.checkClient(query.get('client_id') ?? '', check.redirectUri);
+      if (client.kind === 'problem') return client;
       return {
         kind: 'redirect',
         url: authorizationResponseUrl(check.redirectUri, config.publicUrl, {
@@ -214,9 +214,8 @@ export class SignInService {
     const known = request.me ? identities.find((identity) => identity.me === request.me) : undefined;
     const discovery =
       request.me && !(known && !request.forceLogin) ? this.discoverSafely(request.me) : undefined;
-    const info = await this.clientInfoFor(request.clientId, request.redirectUri, request.clientIsLoopback);
-    const redirect = checkRedirectUri(request.clientId, request.redirectUri, info);
-    if (!redirect.ok) return this.developerProblem(redirect.reason);
+    const client = await this.checkClient(request.clientId, request.redirectUri);
+    if (client.kind === 'problem') return client;
     const permitted = await isClientPermitted(this.deps.store, request.clientId);
     if (!permitted.ok) {
       return {
@@ -227,18 +226,25 @@ export class SignInService {
       };
     }
 
-    const attempt = await this.createAttempt(session, request, info, query);
+    const attempt = await this.createAttempt(session, request, client.info, query);
     if (known && !request.forceLogin) return this.continueScreen(attempt, known.me, known.method);
     if (discovery) return this.afterDiscovery(session, attempt, await discovery);
     return this.signInForm(session, attempt);
   }
 
-  private async clientInfoFor(clientId: string, redirectUri: string, loopback = false): Promise<ClientInfo> {
-    if (loopback) return { clientId, redirectUris: [], source: 'none' };
-    // A same-origin redirect_uri needs no document, but the consent page wants the name: fetch anyway
-    // (cached and coalesced); failures are not fatal (PROTOCOL §6).
-    void redirectUri;
-    return this.deps.clientInfo.get(clientId);
+  /**
+   * The client's information, and whether it may send people to `redirectUri` (PROTOCOL §3, §6). Checked
+   * before any redirect, error redirects included (SECURITY A2). Loopback client_ids are never fetched;
+   * a same-origin redirect_uri needs no document, but the consent page wants the name, so it is read
+   * anyway (cached and coalesced; failures are not fatal).
+   */
+  private async checkClient(
+    clientId: string,
+    redirectUri: string,
+  ): Promise<{ kind: 'ok'; info: ClientInfo } | ProblemScreen> {
+    const info = await this.deps.clientInfo.get(clientId);
+    const allowed = checkRedirectUri(clientId, redirectUri, info);
+    return allowed.ok ? { kind: 'ok', info } : this.developerProblem(allowed.reason);
   }
 
   private async createAttempt(
@@ -374,7 +380,13 @@ export class SignInService {
       at,
     );
     if (!moved) return STALE;
-    const discovered: Attempt = { ...attempt, state: 'discovered', me: site.me, candidates };
+    const discovered: Attempt = {
+      ...attempt,
+      state: 'discovered',
+      me: site.me,
+      candidates,
+      siteProfile: profile,
+    };
     if (candidates.length === 0) {
       this.deps.logger.info({ event: 'signin.no_methods', me: site.me }, 'no sign-in method on the site');
       return {
@@ -497,10 +509,9 @@ export class SignInService {
     found: Omit<Proof, 'profile'>,
   ): Promise<Screen> {
     const { store, clock, logger } = this.deps;
-    const row = await findAttempt(store.db, attempt.id);
-    const stored = parseJson<{ profile?: Profile }>(row?.candidates ?? null);
+    // The h-card is the discovered site's; a delegated sign-in that proved another `me` gets its URL only.
     const profile: Profile =
-      stored?.profile && stored.profile.url === found.me ? { ...stored.profile } : { url: found.me };
+      attempt.siteProfile?.url === found.me ? { ...attempt.siteProfile } : { url: found.me };
     if (found.email) profile.email = found.email;
     const proof: Proof = { ...found, profile };
     const at = clock();
@@ -740,7 +751,7 @@ export class SignInService {
     return `/authorize?${attempt.request.query}`;
   }
 
-  private developerProblem(reason: string): Screen {
+  private developerProblem(reason: string): ProblemScreen {
     return {
       kind: 'problem',
       title: 'This sign-in link is broken',

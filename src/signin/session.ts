@@ -22,29 +22,43 @@ export function newSession(): Session {
   return { id, hash: sha256(id) };
 }
 
-function sign(id: string, key: string): string {
-  return createHmac('sha256', key).update(`latchkey-session:${id}`).digest('base64url');
+function mac(purpose: string, value: string, key: string): string {
+  return createHmac('sha256', key).update(`${purpose}:${value}`).digest('base64url');
 }
 
-/** The cookie value for a session: `id.signature` with the first (current) key. */
-export function sealSession(session: Session, secrets: readonly string[]): string {
+/** `value.signature` with the first (current) key; `purpose` keeps one cookie's value from passing as another's. */
+export function signValue(purpose: string, value: string, secrets: readonly string[]): string {
   const key = secrets[0];
-  if (!key) throw new Error('no secret to sign the session cookie with');
-  return `${session.id}.${sign(session.id, key)}`;
+  if (!key) throw new Error('no secret to sign with');
+  return `${value}.${mac(purpose, value, key)}`;
+}
+
+/** The value of `signValue`'s output if any configured key signed it (SECURITY R7), else undefined. */
+export function verifySigned(
+  purpose: string,
+  sealed: string | undefined,
+  secrets: readonly string[],
+): string | undefined {
+  if (!sealed) return undefined;
+  const dot = sealed.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const value = sealed.slice(0, dot);
+  const signature = sealed.slice(dot + 1);
+  // Every key is tried (no early exit), so timing does not reveal which key matched.
+  let valid = false;
+  for (const key of secrets) valid = constantTimeEqual(signature, mac(purpose, value, key)) || valid;
+  return valid ? value : undefined;
+}
+
+/** The cookie value for a session: `id.signature`. */
+export function sealSession(session: Session, secrets: readonly string[]): string {
+  return signValue('latchkey-session', session.id, secrets);
 }
 
 /** Reads a cookie value; undefined unless some configured key signed it. */
 export function openSession(value: string | undefined, secrets: readonly string[]): Session | undefined {
-  if (!value) return undefined;
-  const dot = value.indexOf('.');
-  if (dot <= 0) return undefined;
-  const id = value.slice(0, dot);
-  const signature = value.slice(dot + 1);
-  if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined;
-  // Every key is tried (no early exit), so timing does not reveal which key matched.
-  let valid = false;
-  for (const key of secrets) valid = constantTimeEqual(signature, sign(id, key)) || valid;
-  return valid ? { id, hash: sha256(id) } : undefined;
+  const id = verifySigned('latchkey-session', value, secrets);
+  return id !== undefined && /^[A-Za-z0-9_-]{43}$/.test(id) ? { id, hash: sha256(id) } : undefined;
 }
 
 /**

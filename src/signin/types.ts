@@ -52,6 +52,8 @@ export interface Attempt {
   client: AttemptClient;
   me: string | undefined;
   candidates: Candidate[];
+  /** The profile from the discovered site's h-card (IndieAuth §5.3.4). */
+  siteProfile?: Profile;
   method: string | undefined;
   /** Method-owned JSON (PKCE verifier, challenge text, …). */
   methodState: Record<string, unknown> | undefined;
