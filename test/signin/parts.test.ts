@@ -26,7 +26,9 @@ describe('session cookies', () => {
   it('tampered or malformed cookies are no session', () => {
     const sealed = sealSession(newSession(), ['k']);
     expect(openSession(`${sealed}x`, ['k'])).toBeUndefined();
-    expect(openSession(`A${sealed.slice(1)}`, ['k'])).toBeUndefined();
+    // Another id under the same signature (the first character changed, whatever it was).
+    const otherId = `${sealed.startsWith('A') ? 'B' : 'A'}${sealed.slice(1)}`;
+    expect(openSession(otherId, ['k'])).toBeUndefined();
     expect(openSession('nodot', ['k'])).toBeUndefined();
     expect(openSession(undefined, ['k'])).toBeUndefined();
   });

@@ -41,10 +41,14 @@ function ClientSummary({ client, verb }: { client: ClientView; verb: string }) {
       ) : null}
       <p>
         {verb} <strong>{name}</strong>
-        <br />
-        <span class="muted">
-          at <code>{displayUrl(client.clientId)}</code>
-        </span>
+        {client.name ? (
+          <>
+            <br />
+            <span class="muted">
+              at <code>{displayUrl(client.clientId)}</code>
+            </span>
+          </>
+        ) : null}
       </p>
     </section>
   );
