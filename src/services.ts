@@ -99,7 +99,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     discover,
     allowNoPkce: config.allowNoPkce,
     methods: [
-      indieAuthMethod({ fetcher, issuer: config.publicUrl, discover }),
+      indieAuthMethod({ fetcher, issuer: config.publicUrl, secrets, discover }),
       emailMethod({ store, mailer, limits, clock, serviceHost }),
       pgpMethod({ fetcher, clock, serviceHost }),
     ],

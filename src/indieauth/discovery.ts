@@ -378,7 +378,7 @@ export async function discoverSite(me: string, fetcher: Fetcher): Promise<SiteDi
 export async function discoverAuthorizationEndpoint(
   me: string,
   fetcher: Fetcher,
-): Promise<{ me: string; authorizationEndpoint: string; tokenEndpoint?: string }> {
+): Promise<{ me: string; authorizationEndpoint: string; tokenEndpoint?: string; issuer?: string }> {
   const found = await discoverSite(me, fetcher);
   if (!found.authorizationEndpoint) {
     const why = found.metadataProblem
@@ -394,5 +394,6 @@ export async function discoverAuthorizationEndpoint(
     me: found.me,
     authorizationEndpoint: found.authorizationEndpoint,
     ...(found.tokenEndpoint ? { tokenEndpoint: found.tokenEndpoint } : {}),
+    ...(found.issuer ? { issuer: found.issuer } : {}),
   };
 }

@@ -3,21 +3,28 @@
  * (e.g. selfauth) for an access token. The endpoint must be on the operator's trusted list; the
  * code is verified with it (IndieAuth §5.3.3 / the Mintoken seed), and only then is a token issued.
  */
-import { z } from 'zod';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../indieauth/errors.js';
+import {
+  acceptVouchedMe,
+  RemoteCodeError,
+  type RemoteVerdict,
+  redeemRemoteCode,
+  type VouchingServer,
+  vouchingServer,
+} from '../indieauth/remote-code.js';
 import { formatScope, parseScope } from '../indieauth/scopes.js';
 import { validateProfileUrl } from '../indieauth/urls.js';
-import { FetchError, type Fetcher, LIMITS } from '../net/types.js';
+import type { Fetcher } from '../net/types.js';
 import type { Store } from '../store/db.js';
 import { findRedeemedCode, recordRedeemedCode, revokeGrant } from '../store/tokens.js';
 import { isTrustedEndpoint } from '../store/trusted-endpoints.js';
 import type { AccessTokenService, IssuedToken } from './access-tokens.js';
 import { randomId, sha256 } from './secrets.js';
 
-/** Looks up the authorization endpoint a profile URL names (PROTOCOL §5). */
+/** Looks up the server a profile URL names (PROTOCOL §5). */
 export type DiscoverAuthorizationEndpoint = (
   me: string,
-) => Promise<{ me: string; authorizationEndpoint: string }>;
+) => Promise<{ me: string; authorizationEndpoint: string; tokenEndpoint?: string; issuer?: string }>;
 
 export interface MintokenRequest {
   code: string;
@@ -37,12 +44,6 @@ export interface MintokenDeps {
 /** How long a redeemed external code is remembered; far longer than any code lives. */
 const REDEEMED_CODE_MEMORY = 24 * 3600;
 
-/** The answer a trusted authorization endpoint gives for a valid code (IndieAuth §5.3.3). */
-const VerifiedCode = z.object({
-  me: z.string().min(1),
-  scope: z.string().optional(),
-});
-
 /** Canonical form used both when the operator trusts an endpoint and when a request is checked. */
 export function canonicalEndpoint(url: string): string {
   return new URL(url).href;
@@ -55,7 +56,8 @@ export async function exchangeWithTrustedEndpoint(
   const me = validateProfileUrl(request.me);
   if (!me.ok) throw new InvalidRequest(`"me" is not a valid profile URL: ${me.reason}`);
 
-  const endpoint = await discoverEndpoint(deps, me.url);
+  const server = await discoverServer(deps, me.url);
+  const endpoint = server.authorizationEndpoint;
   if (!(await isTrustedEndpoint(deps.store.db, endpoint))) {
     throw new InvalidGrant(
       `This token endpoint does not accept codes from ${endpoint}. ` +
@@ -63,19 +65,27 @@ export async function exchangeWithTrustedEndpoint(
     );
   }
 
-  const verified = await verifyCodeWithEndpoint(deps.fetcher, endpoint, request);
-  const verifiedMe = validateProfileUrl(verified.me);
-  if (!verifiedMe.ok) {
-    throw new InvalidGrant(`The authorization endpoint answered with an invalid "me": ${verifiedMe.reason}`);
-  }
-  // IndieAuth §5.3.3 / SECURITY F1: another `me` is accepted only if it names the same endpoint.
-  if (verifiedMe.url !== me.url) {
-    const other = await discoverEndpoint(deps, verifiedMe.url);
-    if (other !== endpoint) {
-      throw new InvalidGrant(
-        `The authorization endpoint vouched for ${verifiedMe.url}, which does not use that authorization endpoint.`,
-      );
-    }
+  let verified: RemoteVerdict;
+  let verifiedMe: string;
+  try {
+    verified = await redeemRemoteCode(deps.fetcher, server.redemptionEndpoint, {
+      grant_type: 'authorization_code',
+      code: request.code,
+      client_id: request.clientId,
+      redirect_uri: request.redirectUri,
+      ...(request.codeVerifier ? { code_verifier: request.codeVerifier } : {}),
+    });
+    // IndieAuth §5.3.3 / SECURITY F1, F10: another `me` only if it names this same server throughout.
+    verifiedMe = await acceptVouchedMe({
+      expected: me.url,
+      returned: verified.me,
+      server,
+      rule: 'authorization-endpoint',
+      discover: deps.discover,
+    });
+  } catch (error) {
+    if (error instanceof RemoteCodeError) throw new InvalidGrant(error.message);
+    throw error;
   }
 
   const scopes = parseScope(verified.scope);
@@ -104,7 +114,7 @@ export async function exchangeWithTrustedEndpoint(
     }
     const issued = await deps.tokens.issueForNewGrant(tx, {
       id: grantId,
-      me: verifiedMe.url,
+      me: verifiedMe,
       clientId: request.clientId,
       scope: formatScope(scopes),
       source: 'mintoken',
@@ -118,72 +128,15 @@ export async function exchangeWithTrustedEndpoint(
   return outcome.issued;
 }
 
-async function discoverEndpoint(deps: MintokenDeps, me: string): Promise<string> {
+/** The server `me` names, redeeming at its authorization endpoint (PROTOCOL §10). */
+async function discoverServer(deps: MintokenDeps, me: string): Promise<VouchingServer> {
+  let server: VouchingServer | undefined;
   try {
-    const found = await deps.discover(me);
-    return canonicalEndpoint(found.authorizationEndpoint);
+    server = vouchingServer(await deps.discover(me), 'authorization-endpoint');
   } catch (error) {
     const why = error instanceof Error ? error.message : 'unknown error';
     throw new InvalidGrant(`Could not find the authorization endpoint of ${me}: ${why}`);
   }
-}
-
-/** POSTs the code to the authorization endpoint and reads its JSON verdict. */
-async function verifyCodeWithEndpoint(
-  fetcher: Fetcher,
-  endpoint: string,
-  request: MintokenRequest,
-): Promise<z.infer<typeof VerifiedCode>> {
-  const form = new URLSearchParams({
-    grant_type: 'authorization_code',
-    code: request.code,
-    client_id: request.clientId,
-    redirect_uri: request.redirectUri,
-  });
-  if (request.codeVerifier) form.set('code_verifier', request.codeVerifier);
-
-  let response: Awaited<ReturnType<Fetcher>>;
-  try {
-    response = await fetcher(endpoint, {
-      method: 'POST',
-      accept: 'application/json',
-      contentType: 'application/x-www-form-urlencoded',
-      body: form.toString(),
-      maxBytes: LIMITS.json,
-      maxRedirects: 0,
-    });
-  } catch (error) {
-    const why = error instanceof FetchError ? error.message : 'the request failed';
-    throw new InvalidGrant(`Could not verify the code with ${endpoint}: ${why}`);
-  }
-
-  const contentType = response.headers.get('content-type') ?? '';
-  const isJson = /^application\/(?:[\w.+-]*\+)?json\b/i.test(contentType);
-  let body: unknown;
-  if (isJson) {
-    try {
-      body = JSON.parse(response.body);
-    } catch {
-      body = undefined;
-    }
-  }
-  if (response.status < 200 || response.status > 299) {
-    const remote = z.object({ error: z.string() }).safeParse(body);
-    const detail = remote.success ? ` (${remote.data.error.slice(0, 100)})` : '';
-    throw new InvalidGrant(
-      `The authorization endpoint ${endpoint} refused the code: HTTP ${response.status}${detail}.`,
-    );
-  }
-  if (!isJson) {
-    throw new InvalidGrant(
-      `The authorization endpoint ${endpoint} did not answer with JSON (it sent ${contentType.split(';')[0] || 'no content type'}).`,
-    );
-  }
-  const parsed = VerifiedCode.safeParse(body);
-  if (!parsed.success) {
-    throw new InvalidGrant(
-      `The authorization endpoint ${endpoint} answered with JSON that has no valid "me".`,
-    );
-  }
-  return parsed.data;
+  if (!server) throw new InvalidGrant(`${me} names no authorization endpoint.`);
+  return server;
 }

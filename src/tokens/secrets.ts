@@ -2,7 +2,14 @@
  * Random secrets and their stored form. Tokens, codes and resource-server secrets are 256-bit
  * CSPRNG values (PROTOCOL §7, §10); only their SHA-256 hashes reach the store (SECURITY D7).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /** 32 random bytes, base64url: 43 characters, no padding. */
 export function randomToken(bytes = 32): string {
@@ -26,4 +33,44 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a, 'utf8').digest();
   const hb = createHash('sha256').update(b, 'utf8').digest();
   return timingSafeEqual(ha, hb) && a.length === b.length;
+}
+
+/** An AES-256-GCM key for one purpose, derived from one LATCHKEY_SECRET key (RFC 5869 HKDF-SHA256). */
+function sealingKey(purpose: string, secret: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'latchkey-sealed-v1', purpose, 32));
+}
+
+/**
+ * Encrypts a secret of an upstream flow (a PKCE verifier, a provider client secret) so that the
+ * database alone does not hold it (SECURITY D7). The first key seals; `purpose` binds the value to
+ * its use, so one sealed value cannot be replayed as another.
+ */
+export function sealSecret(purpose: string, plaintext: string, secrets: readonly string[]): string {
+  const key = secrets[0];
+  if (key === undefined) throw new Error('sealSecret needs at least one key');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealingKey(purpose, key), iv);
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return `v1.${iv.toString('base64url')}.${body.toString('base64url')}`;
+}
+
+/** Opens what sealSecret made with any of the keys (rotation, SECURITY R7); undefined if none fits. */
+export function openSecret(purpose: string, sealed: string, secrets: readonly string[]): string | undefined {
+  const [version, iv, body] = sealed.split('.');
+  if (version !== 'v1' || !iv || !body) return undefined;
+  const nonce = Buffer.from(iv, 'base64url');
+  const data = Buffer.from(body, 'base64url');
+  if (nonce.length !== 12 || data.length < 16) return undefined;
+  for (const key of secrets) {
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', sealingKey(purpose, key), nonce);
+      decipher.setAuthTag(data.subarray(data.length - 16));
+      return Buffer.concat([decipher.update(data.subarray(0, data.length - 16)), decipher.final()]).toString(
+        'utf8',
+      );
+    } catch {
+      // Not this key: try the next.
+    }
+  }
+  return undefined;
 }

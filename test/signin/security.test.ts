@@ -571,6 +571,136 @@ describe.each(storeTargets)('authorization endpoint and sign-in security ($name)
     expect(((await res.json()) as { me: string }).me).toBe('http://dave.test/');
   });
 
+  /**
+   * F10, played exactly as the attacker would: evil.test names carol's authorization endpoint but its
+   * own token endpoint, which vouches for carol. The attacker never follows the redirect to carol's
+   * server; it calls the callback itself with a made-up code and the `state` it was given.
+   */
+  async function splitServerAttack(): Promise<Page> {
+    web.idp.requests.length = 0;
+    web.idp.redemptions.length = 0;
+    web.page(
+      'http://carol.test/',
+      homepage(
+        'Carol',
+        '<link rel="authorization_endpoint" href="http://idp.test/auth"><link rel="token_endpoint" href="http://idp.test/token">',
+      ),
+    );
+    web.page('http://evil.test/token', {
+      type: 'application/json',
+      body: JSON.stringify({ me: 'http://carol.test/', scope: 'profile' }),
+    });
+    const start = await walker.get(authorizeUrl({ me: 'http://evil.test/', scope: 'create' }));
+    const upstream = new URL(start.location ?? '');
+    expect(upstream.origin + upstream.pathname).toBe('http://idp.test/auth');
+    const state = upstream.searchParams.get('state') ?? '';
+    return walker.get(`/signin/indieauth/callback?${new URLSearchParams({ code: 'made-up', state })}`);
+  }
+
+  it('F10: a site naming the victim’s authorization endpoint and its own token endpoint (legacy rels) cannot sign in as the victim', async () => {
+    web.page(
+      'http://evil.test/',
+      homepage(
+        'Evil',
+        '<link rel="authorization_endpoint" href="http://idp.test/auth"><link rel="token_endpoint" href="http://evil.test/token">',
+      ),
+    );
+    const page = await splitServerAttack();
+    expect(page.status).toBe(400);
+    expect(page.location).toBeUndefined();
+    expect(page.text).toContain('http://carol.test/');
+    expect(page.text).toContain('does not redeem codes at http://evil.test/token');
+    expect(page.body).not.toContain('/signin/consent');
+    expect(web.idp.requests).toHaveLength(0);
+    expect(web.idp.redemptions).toHaveLength(0);
+    expect(await t.services.store.db.selectFrom('auth_codes').select('me').execute()).toEqual([]);
+  });
+
+  it('F10: the same split-server attack through an indieauth-metadata document is refused', async () => {
+    web.page(
+      'http://evil.test/',
+      homepage(
+        'Evil',
+        '<link rel="indieauth-metadata" href="http://evil.test/.well-known/oauth-authorization-server">',
+      ),
+    );
+    web.page('http://evil.test/.well-known/oauth-authorization-server', {
+      type: 'application/json',
+      body: JSON.stringify({
+        issuer: 'http://evil.test/',
+        authorization_endpoint: 'http://idp.test/auth',
+        token_endpoint: 'http://evil.test/token',
+      }),
+    });
+    const page = await splitServerAttack();
+    expect(page.status).toBe(400);
+    expect(page.text).toContain('does not redeem codes at http://evil.test/token');
+    expect(page.text).toContain('it has no metadata issuer');
+    expect(web.idp.redemptions).toHaveLength(0);
+    expect(await t.services.store.db.selectFrom('auth_codes').select('me').execute()).toEqual([]);
+  });
+
+  it('F10: a server still vouches for a second site that names it fully (legacy rels and metadata)', async () => {
+    const rels =
+      '<link rel="authorization_endpoint" href="http://idp.test/auth"><link rel="token_endpoint" href="http://idp.test/token">';
+    web.page('http://carol.test/', homepage('Carol', rels));
+    web.page('http://dave.test/', homepage('Dave', rels));
+    web.idp.returnMe = 'http://dave.test/';
+    let start = await walker.get(authorizeUrl({ me: 'http://carol.test/' }));
+    let back = await web.visit(start.location ?? '');
+    let done = await walker.get(back.location ?? '');
+    expect(redirectParams(done).get('code')).toBeTruthy();
+    expect(web.idp.redemptions.at(-1)?.get('code_verifier')).toBeTruthy();
+
+    const metadata = {
+      type: 'application/json',
+      body: JSON.stringify({
+        issuer: 'http://idp.test/',
+        authorization_endpoint: 'http://idp.test/auth',
+        token_endpoint: 'http://idp.test/token',
+      }),
+    };
+    web.page('http://idp.test/.well-known/oauth-authorization-server', metadata);
+    const viaMetadata =
+      '<link rel="indieauth-metadata" href="http://idp.test/.well-known/oauth-authorization-server">';
+    web.page('http://carol.test/', homepage('Carol', viaMetadata));
+    web.page('http://dave.test/', homepage('Dave', viaMetadata));
+    start = await walker.get(authorizeUrl({ me: 'http://carol.test/', prompt: 'login' }));
+    back = await web.visit(start.location ?? '');
+    done = await walker.get(back.location ?? '');
+    const code = redirectParams(done).get('code') ?? '';
+    const res = await t.app.request(
+      '/authorize',
+      form({ code, client_id: CLIENT, redirect_uri: REDIRECT, code_verifier: VERIFIER }),
+    );
+    expect(((await res.json()) as { me: string }).me).toBe('http://dave.test/');
+
+    // Same endpoints, but the second site has no metadata: the issuer differs, so it is refused.
+    web.page('http://dave.test/', homepage('Dave', rels));
+    start = await walker.get(authorizeUrl({ me: 'http://carol.test/', prompt: 'login' }));
+    back = await web.visit(start.location ?? '');
+    const refused = await walker.get(back.location ?? '');
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('it has no metadata issuer');
+  });
+
+  it('D7: the delegation’s PKCE verifier is not stored in clear', async () => {
+    web.page(
+      'http://carol.test/',
+      homepage('Carol', '<link rel="authorization_endpoint" href="http://idp.test/auth">'),
+    );
+    const start = await walker.get(authorizeUrl({ me: 'http://carol.test/' }));
+    const rows = await t.services.store.db.selectFrom('signin_attempts').select('method_state').execute();
+    const stored = rows.map((row) => row.method_state ?? '').join('\n');
+    expect(stored).toContain('idp.test');
+    const back = await web.visit(start.location ?? '');
+    const done = await walker.get(back.location ?? '');
+    expect(redirectParams(done).get('code')).toBeTruthy();
+    const verifier = web.idp.redemptions.at(-1)?.get('code_verifier') ?? '';
+    expect(verifier.length).toBeGreaterThanOrEqual(43);
+    expect(stored).not.toContain(verifier);
+  });
+
   it('a site naming this Latchkey as its server signs in with its rel=me links instead of looping', async () => {
     web.page(
       'http://dave.test/',

@@ -3,25 +3,31 @@
  * PKCE (S256), a `state` that is a single-use step token bound to this browser session (SECURITY E5),
  * `me` and `scope=profile`; on return it checks `iss` (RFC 9207, SECURITY E6), redeems the code at the
  * token endpoint if known (else the authorization endpoint), and accepts another `me` only when that
- * site names the same authorization endpoint (IndieAuth §5.3.3, SECURITY F1).
+ * site names the same server throughout (indieauth/remote-code.ts; IndieAuth §5.3.3, SECURITY F1, F10).
  */
-import { z } from 'zod';
 import { clientAuthorizationUrl } from '../../indieauth/authorization-request.js';
-import type { DiscoveryError, SiteDiscovery } from '../../indieauth/discovery.js';
+import type { SiteDiscovery } from '../../indieauth/discovery.js';
 import { s256 } from '../../indieauth/pkce.js';
-import { validateProfileUrl } from '../../indieauth/urls.js';
-import { type Fetcher, LIMITS } from '../../net/types.js';
-import { randomToken } from '../../tokens/secrets.js';
+import {
+  acceptVouchedMe,
+  RemoteCodeError,
+  redeemRemoteCode,
+  vouchingServer,
+} from '../../indieauth/remote-code.js';
+import type { Fetcher } from '../../net/types.js';
+import { openSecret, randomToken, sealSecret } from '../../tokens/secrets.js';
 import type { Candidate, Method, StepOutcome } from '../types.js';
 
 export const CALLBACK_PATH = 'signin/indieauth/callback';
 
-const Redeemed = z.object({ me: z.string().min(1) });
+const VERIFIER_PURPOSE = 'indieauth-pkce-verifier';
 
 export interface IndieAuthMethodOptions {
   fetcher: Fetcher;
   issuer: string;
-  /** Rediscovery of a differing `me` (F1). */
+  /** HMAC/cookie keys (first seals, all open): the PKCE verifier is stored sealed (SECURITY D7). */
+  secrets: readonly string[];
+  /** Rediscovery of a differing `me` (F1, F10). */
   discover(me: string): Promise<SiteDiscovery>;
 }
 
@@ -33,7 +39,7 @@ function failed(
 }
 
 export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
-  const { fetcher, issuer } = options;
+  const { fetcher, issuer, secrets } = options;
   const callback = new URL(CALLBACK_PATH, issuer).href;
 
   return {
@@ -60,7 +66,11 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
     async start(ctx, candidate) {
       const verifier = randomToken(48);
       const state = await ctx.issueStep('indieauth.callback');
-      await ctx.saveState({ verifier, ...candidate.details });
+      // D7: the database alone must not hold the verifier; it is sealed with LATCHKEY_SECRET.
+      await ctx.saveState({
+        verifier: sealSecret(VERIFIER_PURPOSE, verifier, secrets),
+        ...candidate.details,
+      });
       const url = clientAuthorizationUrl(candidate.target, {
         clientId: issuer,
         redirectUri: callback,
@@ -98,61 +108,45 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
       const code = input.get('code');
       if (!code) return failed('Your IndieAuth server came back without a code.');
 
-      const redeemAt = typeof state.tokenEndpoint === 'string' ? state.tokenEndpoint : endpoint;
+      const server = vouchingServer(
+        {
+          issuer: expectedIssuer,
+          authorizationEndpoint: endpoint,
+          tokenEndpoint: typeof state.tokenEndpoint === 'string' ? state.tokenEndpoint : undefined,
+        },
+        'token-endpoint',
+      );
+      const verifier = openSecret(VERIFIER_PURPOSE, String(state.verifier ?? ''), secrets);
+      if (!server || verifier === undefined) {
+        return failed('This sign-in can no longer be finished here (its saved state is unreadable).');
+      }
       let me: string;
       try {
-        const response = await fetcher(redeemAt, {
-          method: 'POST',
-          accept: 'application/json',
-          maxBytes: LIMITS.json,
-          maxRedirects: 0,
-          contentType: 'application/x-www-form-urlencoded',
-          body: new URLSearchParams({
-            grant_type: 'authorization_code',
-            code,
-            client_id: issuer,
-            redirect_uri: callback,
-            code_verifier: String(state.verifier ?? ''),
-          }).toString(),
+        const verdict = await redeemRemoteCode(fetcher, server.redemptionEndpoint, {
+          grant_type: 'authorization_code',
+          code,
+          client_id: issuer,
+          redirect_uri: callback,
+          code_verifier: verifier,
         });
-        if (response.status !== 200) {
-          return failed(`Your IndieAuth server refused the code (HTTP ${response.status} from ${redeemAt}).`);
-        }
-        const parsed = Redeemed.safeParse(JSON.parse(response.body));
-        if (!parsed.success) return failed(`${redeemAt} answered without a "me".`);
-        me = parsed.data.me;
+        // F1/F10: another `me` only when its site names this same server in every part.
+        me = await acceptVouchedMe({
+          expected: ctx.attempt.me ?? '',
+          returned: verdict.me,
+          server,
+          rule: 'token-endpoint',
+          discover: options.discover,
+        });
       } catch (error) {
-        return failed(
-          `Latchkey could not redeem the code at ${redeemAt}: ${error instanceof Error ? error.message : 'error'}.`,
-        );
-      }
-
-      const returned = validateProfileUrl(me);
-      if (!returned.ok)
-        return failed(`Your IndieAuth server answered with an invalid "me": ${returned.reason}.`);
-      const expected = ctx.attempt.me ?? '';
-      if (returned.url !== expected) {
-        // F1: another `me` only when its site names the same authorization endpoint.
-        let other: SiteDiscovery;
-        try {
-          other = await options.discover(returned.url);
-        } catch (error) {
-          return failed(
-            `Your IndieAuth server vouched for ${returned.url}, which could not be checked: ${(error as DiscoveryError).message}`,
-          );
-        }
-        if (other.authorizationEndpoint !== endpoint) {
-          return failed(
-            `Your IndieAuth server vouched for ${returned.url}, but that site does not use ${endpoint} as its authorization endpoint.`,
-          );
-        }
+        if (error instanceof RemoteCodeError) return failed(error.message);
+        throw error;
       }
       return {
         kind: 'proven',
         proof: {
-          me: returned.url,
+          me,
           method: 'indieauth',
-          evidence: `${returned.url} names the IndieAuth server ${endpoint}, which signed you in.`,
+          evidence: `${me} names the IndieAuth server ${endpoint}, which signed you in.`,
         },
       };
     },
