@@ -19,6 +19,7 @@ import { constantTimeEqual, randomToken } from '../tokens/secrets.js';
 import { DemoCodePage, DemoResultPage } from '../views/pages/demo.js';
 import { DEMO_STATE } from '../views/pages/docs.js';
 import { renderError, renderPage } from './pages.js';
+import { redirectTo } from './redirect.js';
 
 const COOKIE = 'latchkey_demo';
 
@@ -46,7 +47,7 @@ export function demoRoutes(app: Hono, services: Services): void {
       codeChallenge: s256(verifier),
       me: me.trim(),
     });
-    return c.redirect(url, 302);
+    return redirectTo(c, url, 302);
   });
 
   app.get('/demo/callback', async (c) => {

@@ -32,6 +32,7 @@ import {
 } from '../views/pages/signin.js';
 import { MAX_FORM_BYTES, type Params, parseParams } from './form.js';
 import { renderPage } from './pages.js';
+import { redirectTo } from './redirect.js';
 
 /** Fields whose value is multi-line text a person pasted. */
 const MULTILINE = new Set(['signed']);
@@ -106,7 +107,7 @@ export function signInRoutes(app: Hono, services: Services): void {
       );
     // Sign-in pages are never cached or shown in frames (E1); referrers would leak codes.
     c.header('Cache-Control', 'no-store');
-    if (screen.kind === 'redirect') return c.redirect(screen.url, after === 'post' ? 303 : 302); // E3
+    if (screen.kind === 'redirect') return redirectTo(c, screen.url, after === 'post' ? 303 : 302); // A9, E3
     const targets = formTargets(screen);
     switch (screen.kind) {
       case 'signin':
@@ -216,6 +217,6 @@ export function signInRoutes(app: Hono, services: Services): void {
     c.header('Set-Cookie', sessionCookieHeader(config.publicUrl, ''));
     // Back to the sign-in that offered the button; only ever a path of ours (no open redirect).
     const next = form.ok ? (form.params.get('next') ?? '') : '';
-    return c.redirect(/^\/authorize\?[^\\]*$/.test(next) ? next : '/', 303);
+    return redirectTo(c, /^\/authorize\?[^\\]*$/.test(next) ? next : '/', 303);
   });
 }

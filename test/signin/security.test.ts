@@ -171,6 +171,38 @@ describe.each(storeTargets)('authorization endpoint and sign-in security ($name)
     expect(params.get('state')).toBeNull();
   });
 
+  it('A9: a redirect_uri with non-ASCII, a query and escapes gets state and iss appended once-encoded', async () => {
+    const redirect = 'http://app.test/cb/ж?x=%41&y=ü';
+    const state = 'a&b=c d/e';
+    const expectParams = (page: Page) => {
+      expect(page.location).toBeDefined();
+      const location = page.location as string;
+      expect(location).toMatch(/^[\x21-\x7e]+$/);
+      expect(location).not.toContain('%25');
+      const url = new URL(location);
+      expect(url.origin + url.pathname).toBe('http://app.test/cb/%D0%B6');
+      expect(url.searchParams.get('x')).toBe('A');
+      expect(url.searchParams.get('y')).toBe('ü');
+      expect(url.searchParams.get('state')).toBe(state);
+      expect(url.searchParams.get('iss')).toBe(ISSUER);
+      return url.searchParams;
+    };
+    const error = await walker.get(authorizeUrl({ redirect_uri: redirect, state, scope: 'create "q"' }));
+    expect(error.status).toBe(302);
+    expect(expectParams(error).get('error')).toBe('invalid_scope');
+
+    const { sent, code } = await emailCodePage('http://bob.test/', 'bob@bob.test', {
+      redirect_uri: redirect,
+      state,
+    });
+    const done = await walker.post('/signin/step/email.verify', {
+      step: sent.step('/signin/step/email.verify'),
+      code,
+    });
+    expect(done.status).toBe(303);
+    expect(expectParams(done).get('code')).toBeTruthy();
+  });
+
   it('A8: invalid scope after validation redirects with error, state and iss', async () => {
     const page = await walker.get(authorizeUrl({ scope: 'create "quoted"' }));
     const params = redirectParams(page);
