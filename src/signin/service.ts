@@ -190,6 +190,9 @@ export class SignInService {
     const { config } = this.deps;
     const check = checkAuthorizationRequest(query, { allowNoPkce: this.deps.allowNoPkce });
     if (check.kind === 'error_page') return this.developerProblem(check.reason);
+    // R5: from here on the client_id may be fetched, error redirects included, so every request counts.
+    const limited = await this.deps.limits.check([{ name: 'signin-ip', key: clientIp }]);
+    if (!limited.ok) return this.tooMany(limited.retryAfterMinutes);
     if (check.kind === 'redirect_error') {
       // The syntax is valid, but a cross-origin redirect_uri must still be published before we send
       // anyone there (PROTOCOL §3, SECURITY A2).
@@ -204,9 +207,6 @@ export class SignInService {
       };
     }
     const request = check.request;
-
-    const limited = await this.deps.limits.check([{ name: 'signin-ip', key: clientIp }]);
-    if (!limited.ok) return this.tooMany(limited.retryAfterMinutes);
 
     // The client document and the person's site are fetched at the same time (DESIGN: sign-in
     // fetches run concurrently); the site is only used once the client checks pass.

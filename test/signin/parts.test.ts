@@ -9,6 +9,7 @@ import { RateLimiter } from '../../src/signin/rate-limit.js';
 import { newSession, openSession, sealSession, sessionCookieHeader } from '../../src/signin/session.js';
 import { clientApp, homepage, startFixtureWeb } from '../fixtures/sites.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { startFixture } from '../helpers/fixture-server.js';
 import { startSmtp } from '../helpers/smtp.js';
 import { storeTargets } from '../helpers/stores.js';
 import { Walker } from '../helpers/walker.js';
@@ -98,6 +99,40 @@ describe.each(storeTargets)('rate limits on $name', (target) => {
     );
     expect(page.status).toBe(429);
     expect(page.text).toContain('Too many sign-ins');
+  });
+  it('R5: /authorize requests that end in an error redirect still count, and fetch nothing once limited', async () => {
+    let fetches = 0;
+    const client = await startFixture((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<link rel="redirect_uri" href="http://elsewhere.test/cb">');
+    });
+    try {
+      await t.close();
+      t = await createTestApp(target, {
+        connectTo: [{ host: 'scan.test', address: '127.0.0.1', port: client.port }],
+      });
+      const limits = new RateLimiter(t.services.store, () => t.clock.now);
+      for (let i = 0; i < 59; i++) await limits.check([{ name: 'signin-ip', key: 'unknown' }]);
+      // A malformed scope ends in an error redirect, which first needs the client's published URIs.
+      const query = new URLSearchParams({
+        client_id: 'http://scan.test/',
+        redirect_uri: 'http://elsewhere.test/cb',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        scope: 'create "quoted"',
+      });
+      const walker = new Walker(t.app);
+      const last = await walker.get(`/authorize?${query}`);
+      expect(last.status).toBe(302);
+      expect(new URL(last.location ?? '').searchParams.get('error')).toBe('invalid_scope');
+      expect(fetches).toBe(1);
+      const limited = await walker.get(`/authorize?${query}`);
+      expect(limited.status).toBe(429);
+      expect(fetches).toBe(1);
+    } finally {
+      await client.close();
+    }
   });
 });
 
