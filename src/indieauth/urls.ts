@@ -263,6 +263,18 @@ export function displayUrl(url: string): string {
   return `${parsed.protocol}//${auth}${unicode}${port}${parsed.pathname}${parsed.search}${parsed.hash}`;
 }
 
+/**
+ * The punycode (ASCII) host of an internationalised URL, or undefined for a plain ASCII host. Pages
+ * show it beside the Unicode form, since letters of other alphabets can imitate a familiar name
+ * (SECURITY E8).
+ */
+export function internationalHost(url: string): { unicode: string; ascii: string } | undefined {
+  const parsed = parseHttp(url);
+  if (!parsed || !parsed.hostname.split('.').some((label) => label.startsWith('xn--'))) return undefined;
+  const unicode = domainToUnicode(parsed.hostname);
+  return unicode === '' || unicode === parsed.hostname ? undefined : { unicode, ascii: parsed.hostname };
+}
+
 function parseHttp(url: string): URL | undefined {
   try {
     const parsed = new URL(url);

@@ -370,6 +370,25 @@ describe.each(storeTargets)('authorization endpoint and sign-in security ($name)
     expect(consent.text).toContain('names github.com');
   });
 
+  it('E8: an internationalised client_id host is shown in Unicode and punycode, with a warning', async () => {
+    const consent = await signIn({
+      scope: 'create',
+      client_id: 'http://аpp.test/',
+      redirect_uri: 'http://аpp.test/callback',
+    });
+    expect(consent.status).toBe(200);
+    expect(consent.text).toContain('http://xn--pp-6kc.test/');
+    expect(consent.text).toContain('аpp.test');
+    expect(consent.text).toContain('international letters');
+    expect(consent.body).toMatch(/role="alert"[^>]*>The app/);
+    // The sign-in form for the same client warns as well.
+    const form = await walker.get(
+      authorizeUrl({ client_id: 'http://аpp.test/', redirect_uri: 'http://аpp.test/cb' }),
+    );
+    expect(form.text).toContain('xn--pp-6kc.test');
+    expect(form.text).toContain('international letters');
+  });
+
   // ---------------------------------------------------------------------------------------------- F
 
   it('F2: invalid profile URLs are refused on the sign-in form', async () => {

@@ -5,7 +5,7 @@
  * logos are shown, and every form works without JavaScript.
  */
 import type { Child } from 'hono/jsx';
-import { displayUrl } from '../../indieauth/urls.js';
+import { displayUrl, internationalHost } from '../../indieauth/urls.js';
 import type { Link } from '../../net/links.js';
 import type { ClientView, IdentityView } from '../../signin/service.js';
 import type { Candidate, Proof, StepPage } from '../../signin/types.js';
@@ -50,8 +50,24 @@ function ClientSummary({ client, verb }: { client: ClientView; verb: string }) {
           </>
         ) : null}
       </p>
+      <InternationalHostWarning url={client.clientId} />
     </section>
   );
+}
+
+/**
+ * SECURITY E8: an internationalised host is shown in both spellings, with a warning, because
+ * letters of other alphabets can pass for a familiar name (`аpple.example` with a Cyrillic а).
+ */
+function InternationalHostWarning({ url }: { url: string }) {
+  const host = internationalHost(url);
+  return host ? (
+    <p class="problem" role="alert">
+      The app's address uses international letters: <code>{host.unicode}</code>, spelled{' '}
+      <code>{host.ascii}</code> in plain letters. Letters from other alphabets can imitate a familiar name;
+      make sure this is the app you meant.
+    </p>
+  ) : null;
 }
 
 function Problem({ text }: { text?: string | undefined }) {
@@ -336,6 +352,14 @@ export function ConsentPage(props: {
         <dt>App address (client_id)</dt>
         <dd>
           <code>{client.clientId}</code>
+          {internationalHost(client.clientId) ? (
+            <>
+              {' '}
+              <span class="muted">
+                (shown as <code>{displayUrl(client.clientId)}</code>)
+              </span>
+            </>
+          ) : null}
         </dd>
         {client.redirectHostDiffers ? (
           <>
