@@ -8,7 +8,7 @@ import { demoRoutes } from './http/demo.js';
 import { infoPageRoutes } from './http/info-pages.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
-import { cors, securityHeaders } from './http/middleware.js';
+import { cors, issuerHostRedirect, securityHeaders } from './http/middleware.js';
 import { pageRoutes, renderError, wantsHtml } from './http/pages.js';
 import { signInRoutes } from './http/signin.js';
 import { tokenRoutes } from './http/token.js';
@@ -21,6 +21,7 @@ export function buildApp(services: Services): Hono {
   const app = new Hono();
   app.use('*', securityHeaders);
   app.use('*', cors);
+  app.use('*', issuerHostRedirect(services.config.publicUrl));
 
   pageRoutes(app, services);
   infoPageRoutes(app, services);

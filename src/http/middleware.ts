@@ -41,3 +41,34 @@ export const cors: MiddlewareHandler = async (c, next) => {
   c.header('Access-Control-Allow-Origin', '*');
   await next();
 };
+
+/**
+ * Pages a person opens by typing an address; they are moved to the issuer's own host first. A page
+ * reached on another name for this server (`127.0.0.1` for `localhost`, `www.` for the bare name)
+ * would set cookies and post forms on the wrong origin, which the page CSP (`form-action 'self'`)
+ * and the cookie's host then break. OAuth endpoints, callbacks and JSON answers are never moved.
+ */
+export const ISSUER_HOST_PAGES = new Set(['/', '/docs', '/setup', '/faq', '/privacy', '/demo/start']);
+
+/** Headers a reverse proxy adds; behind one, only `X-Forwarded-Host` says which host was asked for. */
+const PROXY_HEADERS = ['x-forwarded-for', 'x-real-ip', 'forwarded', 'x-forwarded-proto'];
+
+export function issuerHostRedirect(publicUrl: string): MiddlewareHandler {
+  const issuer = new URL(publicUrl);
+  return async (c, next) => {
+    if ((c.req.method !== 'GET' && c.req.method !== 'HEAD') || !ISSUER_HOST_PAGES.has(c.req.path)) {
+      return next();
+    }
+    if (/^\s*application\/json/i.test(c.req.header('accept') ?? '')) return next();
+    const forwardedHost = c.req.header('x-forwarded-host')?.split(',')[0]?.trim();
+    // A proxy that rewrote Host without saying the original: the public host is unknown, and a
+    // redirect could loop, so the page is served as it is.
+    if (!forwardedHost && PROXY_HEADERS.some((name) => c.req.header(name) !== undefined)) return next();
+    const asked = (forwardedHost ?? c.req.header('host') ?? '').toLowerCase();
+    if (asked === '' || asked === issuer.host) return next();
+    const url = new URL(c.req.url);
+    c.header('Cache-Control', 'no-store');
+    c.header('Location', new URL(url.pathname + url.search, issuer.origin).href);
+    return c.body(null, 302);
+  };
+}

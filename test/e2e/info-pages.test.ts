@@ -5,10 +5,9 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/server.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { startTestServer } from '../helpers/server.js';
 
 const PAGES = [
   { path: '/docs', name: 'docs', h1: 'Sign people in with Latchkey' },
@@ -34,7 +33,7 @@ describe.skipIf(!browserAvailable)('information pages in Chromium', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    server = await startServer(testConfig({ port: 0 }), { logger: silentLogger() });
+    server = await startTestServer();
     browser = await launchBrowser();
   });
   afterAll(async () => {

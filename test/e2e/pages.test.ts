@@ -4,10 +4,9 @@
  */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../../src/config.js';
-import { silentLogger } from '../../src/log.js';
-import { type RunningServer, startServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/server.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { startTestServer } from '../helpers/server.js';
 
 /** Browser-side expressions are strings: the server code is compiled without the DOM library. */
 const FOCUSED_TEXT = 'document.activeElement?.textContent?.trim()';
@@ -17,7 +16,7 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
-    server = await startServer(testConfig({ port: 0 }), { logger: silentLogger() });
+    server = await startTestServer();
     browser = await launchBrowser();
   });
   afterAll(async () => {
