@@ -3,17 +3,20 @@
  * (`latchkey clients allow|deny|remove|list`).
  *
  * Policy is config-free on purpose: a single 'allow' row turns the deployment into allow-list mode
- * (only allowed clients may sign in), and a 'deny' row always refuses its client. An operator can
- * therefore go from "anyone" to "only my apps" with one command and back by removing the rows.
+ * (only allowed clients may sign in), and a 'deny' row always refuses what it covers. An operator can
+ * therefore go from "anyone" to "only my apps" with one command and back by removing the rows. Rows
+ * hold rules (origin + path prefix, `indieauth/client-rules.ts`); deciding is `client-policy.ts`'s.
  */
+import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { validateClientId } from '../indieauth/urls.js';
+import { type ClientDecision, parseClientRule } from '../indieauth/client-rules.js';
 import { now, type Store } from './db.js';
 import type { Database } from './schema.js';
 
-export type ClientDecision = 'allow' | 'deny';
+export type { ClientDecision };
 
 export interface ClientPolicyRow {
+  /** The rule's canonical key (`https://a.example/app/`); the column is still named client_id. */
   clientId: string;
   decision: ClientDecision;
   createdAt: number;
@@ -60,12 +63,6 @@ export async function putCachedClientInfo(
     .execute();
 }
 
-/** Deletes cached documents that expired before `at`; returns how many. */
-export async function purgeClientCache(db: Kysely<Database>, at: number): Promise<number> {
-  const result = await db.deleteFrom('client_cache').where('expires_at', '<=', at).executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
 /** Forgets one client's cached document, so the next sign-in fetches it again. */
 export async function forgetCachedClientInfo(db: Kysely<Database>, clientId: string): Promise<boolean> {
   const result = await db.deleteFrom('client_cache').where('client_id', '=', clientId).executeTakeFirst();
@@ -76,13 +73,39 @@ export async function forgetCachedClientInfo(db: Kysely<Database>, clientId: str
 // Operator policy
 
 /**
- * The form a client_id is kept in: `validateClientId`'s canonical URL, so `https://App.example` and
- * `https://app.example/` name one policy row. Invalid values are kept as given (they match nothing
- * a valid request can send, and the CLI refuses them before they get here).
+ * The form a rule is kept in: origin + path without the query (`parseClientRule`), so
+ * `https://App.example`, `https://app.example/` and `https://app.example/?v=2` name one policy row.
+ * Invalid values are kept as given (they match nothing, and the CLI refuses them before they get here).
  */
 export function policyKey(clientId: string): string {
-  const check = validateClientId(clientId);
-  return check.ok ? check.url : clientId;
+  const check = parseClientRule(clientId);
+  return check.ok ? check.rule.key : clientId;
+}
+
+/**
+ * The settings row stamped anew by every policy change. Token verification reads it in its one
+ * lookup (`store/tokens.ts`), so a cached copy of the rules is known stale on the next request, on
+ * every instance (SECURITY D4).
+ */
+export const POLICY_VERSION_KEY = 'client_policy_version';
+
+/** The current policy stamp; null before the first change. */
+export async function readPolicyVersion(db: Kysely<Database>): Promise<string | null> {
+  const row = await db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', POLICY_VERSION_KEY)
+    .executeTakeFirst();
+  return row?.value ?? null;
+}
+
+async function bumpPolicyVersion(db: Kysely<Database>): Promise<void> {
+  const value = randomBytes(12).toString('base64url');
+  await db
+    .insertInto('settings')
+    .values({ key: POLICY_VERSION_KEY, value })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+    .execute();
 }
 
 /**
@@ -106,6 +129,7 @@ export async function setClientPolicy(
     .values({ client_id: key, decision, created_at: at })
     .onConflict((oc) => oc.column('client_id').doUpdateSet({ decision, created_at: at }))
     .execute();
+  await bumpPolicyVersion(db);
   return previous?.decision;
 }
 
@@ -115,7 +139,9 @@ export async function removeClientPolicy(db: Kysely<Database>, clientId: string)
     .deleteFrom('client_policy')
     .where('client_id', '=', policyKey(clientId))
     .executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+  const removed = Number(result.numDeletedRows) > 0;
+  if (removed) await bumpPolicyVersion(db);
+  return removed;
 }
 
 export async function listClientPolicies(db: Kysely<Database>): Promise<ClientPolicyRow[]> {
@@ -139,7 +165,7 @@ export async function allowListMode(db: Kysely<Database>): Promise<boolean> {
   return row !== undefined;
 }
 
-/** The operator's explicit decision for one client, or 'default' when there is none. */
+/** The decision recorded for exactly this rule (no matching), or 'default' when there is none. */
 export async function clientPolicy(store: Store, clientId: string): Promise<ClientDecision | 'default'> {
   const row = await store.db
     .selectFrom('client_policy')

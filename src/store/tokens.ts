@@ -3,7 +3,9 @@
  * (DESIGN "Fast where it matters"); revoking a grant marks its tokens too, so the lookup never joins.
  */
 import type { Kysely } from 'kysely';
+import { POLICY_VERSION_KEY } from './clients.js';
 import type { Store } from './db.js';
+import { revokeGrants } from './grants.js';
 import type { Database } from './schema.js';
 
 export interface GrantRow {
@@ -96,15 +98,27 @@ function toRow(r: TokenRecord): AccessTokenRow {
   };
 }
 
-const TOKEN_BY_HASH = `SELECT ${tokenColumns.join(', ')} FROM access_tokens WHERE token_hash = ?`;
+/** A token as verification finds it, with the client-policy stamp read in the same statement. */
+export interface FoundAccessToken extends AccessTokenRow {
+  /** `settings.client_policy_version` at the time of the lookup; null before any policy change. */
+  policyVersion: string | null;
+}
+
+// The scalar subquery reads one primary-key row of the tiny settings table, so the policy stamp
+// costs no extra round trip (SECURITY A10, D4).
+const TOKEN_BY_HASH = `SELECT ${tokenColumns.join(', ')}, (SELECT value FROM settings WHERE key = '${POLICY_VERSION_KEY}') AS policy_version FROM access_tokens WHERE token_hash = ?`;
 
 /** The hot path: one indexed lookup by hash, as a cached prepared statement. */
 export async function findAccessTokenByHash(
   store: Store,
   tokenHash: string,
-): Promise<AccessTokenRow | undefined> {
-  const row = await store.hotQuery<TokenRecord>('access_token_by_hash', TOKEN_BY_HASH, [tokenHash]);
-  return row && toRow(row);
+): Promise<FoundAccessToken | undefined> {
+  const row = await store.hotQuery<TokenRecord & { policy_version: string | null }>(
+    'access_token_by_hash',
+    TOKEN_BY_HASH,
+    [tokenHash],
+  );
+  return row && { ...toRow(row), policyVersion: row.policy_version };
 }
 
 /** Records use at most once per `granularity` seconds, keeping verification mostly read-only. */
@@ -129,22 +143,12 @@ export async function revokeAccessToken(
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** Revokes a grant and every access and refresh token issued under it. */
+/**
+ * Revokes a grant and every access and refresh token issued under it. Services revoke through
+ * `tokens/grants.ts` (one transaction per revoke, SECURITY D9); this is the same SQL for one grant.
+ */
 export async function revokeGrant(db: Kysely<Database>, grantId: string, at: number): Promise<void> {
-  await db
-    .updateTable('grants')
-    .set({ revoked_at: at })
-    .where('id', '=', grantId)
-    .where('revoked_at', 'is', null)
-    .execute();
-  for (const table of ['access_tokens', 'refresh_tokens'] as const) {
-    await db
-      .updateTable(table)
-      .set({ revoked_at: at })
-      .where('grant_id', '=', grantId)
-      .where('revoked_at', 'is', null)
-      .execute();
-  }
+  await revokeGrants(db, [grantId], at);
 }
 
 export async function listAccessTokens(
@@ -189,29 +193,6 @@ export async function findRedeemedCode(
     .where('code_hash', '=', codeHash)
     .executeTakeFirst();
   return row && { grantId: row.grant_id };
-}
-
-/**
- * Deletes rows that can no longer matter (SECURITY R6): tokens expired or revoked more than
- * `keepSeconds` ago and redeemed-code markers past their expiry. Bounded per call.
- */
-export async function purgeExpired(db: Kysely<Database>, at: number, keepSeconds: number): Promise<number> {
-  const cutoff = at - keepSeconds;
-  const tokens = await db
-    .deleteFrom('access_tokens')
-    .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)]))
-    .executeTakeFirst();
-  const refresh = await db
-    .deleteFrom('refresh_tokens')
-    .where((eb) => eb.or([eb('expires_at', '<', cutoff), eb('revoked_at', '<', cutoff)]))
-    .executeTakeFirst();
-  const redeemed = await db.deleteFrom('redeemed_codes').where('expires_at', '<', at).executeTakeFirst();
-  // Our codes live a minute; keep them a day after expiry so a late replay still revokes its grant.
-  const codes = await db
-    .deleteFrom('auth_codes')
-    .where('expires_at', '<', at - 86400)
-    .executeTakeFirst();
-  return [tokens, refresh, redeemed, codes].reduce((sum, r) => sum + Number(r.numDeletedRows), 0);
 }
 
 /** The profile stored with a token's grant (PROTOCOL §10 `/userinfo`). */

@@ -3,6 +3,7 @@
  * `last_used_at`, and revocation. Knows nothing of HTTP.
  */
 import type { Kysely } from 'kysely';
+import type { ClientPolicy } from '../indieauth/client-policy.js';
 import type { Store } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import {
@@ -56,17 +57,21 @@ export interface ActiveToken {
 export interface AccessTokenServiceOptions {
   store: Store;
   tokenTtl: number;
+  /** The operator's client policy: a denied client's tokens verify as inactive (SECURITY A10). */
+  policy: ClientPolicy;
   clock?: () => number;
 }
 
 export class AccessTokenService {
   private readonly store: Store;
   private readonly tokenTtl: number;
+  private readonly policy: ClientPolicy;
   private readonly clock: () => number;
 
   constructor(options: AccessTokenServiceOptions) {
     this.store = options.store;
     this.tokenTtl = options.tokenTtl;
+    this.policy = options.policy;
     this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   }
 
@@ -113,14 +118,18 @@ export class AccessTokenService {
   }
 
   /**
-   * The token's meaning if it is known, unexpired and unrevoked; otherwise undefined.
-   * Callers must not distinguish why a token is inactive (RFC 7662 §2.2).
+   * The token's meaning if it is known, unexpired, unrevoked and its client is not refused by the
+   * operator's policy now (SECURITY A10; the policy stamp comes with the token's one lookup, D4);
+   * otherwise undefined. Callers must not distinguish why a token is inactive (RFC 7662 §2.2).
+   * Every endpoint that accepts an access token (`GET /token`, `/introspect`, `/userinfo`, the
+   * fast path) goes through here.
    */
   async verify(token: string): Promise<ActiveToken | undefined> {
     if (!looksLikeToken(token)) return undefined;
     const row = await findAccessTokenByHash(this.store, sha256(token));
     const at = this.clock();
     if (!row || row.revokedAt !== null || row.expiresAt <= at) return undefined;
+    if (!(await this.policy.permits(row.clientId, row.policyVersion))) return undefined;
     if (isTouchDue(row.lastUsedAt, at)) {
       await touchAccessToken(this.store.db, row.id, at);
     }

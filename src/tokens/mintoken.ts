@@ -3,6 +3,7 @@
  * (e.g. selfauth) for an access token. The endpoint must be on the operator's trusted list; the
  * code is verified with it (IndieAuth §5.3.3 / the Mintoken seed), and only then is a token issued.
  */
+import type { ClientPolicy } from '../indieauth/client-policy.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../indieauth/errors.js';
 import {
   acceptVouchedMe,
@@ -16,9 +17,10 @@ import { formatScope, parseScope } from '../indieauth/scopes.js';
 import { validateProfileUrl } from '../indieauth/urls.js';
 import type { Fetcher } from '../net/types.js';
 import type { Store } from '../store/db.js';
-import { findRedeemedCode, recordRedeemedCode, revokeGrant } from '../store/tokens.js';
+import { findRedeemedCode, recordRedeemedCode } from '../store/tokens.js';
 import { isTrustedEndpoint } from '../store/trusted-endpoints.js';
 import type { AccessTokenService, IssuedToken } from './access-tokens.js';
+import type { GrantService } from './grants.js';
 import { randomId, sha256 } from './secrets.js';
 
 /** Looks up the server a profile URL names (PROTOCOL §5). */
@@ -38,6 +40,9 @@ export interface MintokenDeps {
   store: Store;
   fetcher: Fetcher;
   tokens: AccessTokenService;
+  grants: GrantService;
+  /** A client the operator's policy refuses gets no token here either (SECURITY A10). */
+  clientPolicy: ClientPolicy;
   discover: DiscoverAuthorizationEndpoint;
 }
 
@@ -55,6 +60,8 @@ export async function exchangeWithTrustedEndpoint(
 ): Promise<IssuedToken> {
   const me = validateProfileUrl(request.me);
   if (!me.ok) throw new InvalidRequest(`"me" is not a valid profile URL: ${me.reason}`);
+  const permitted = await deps.clientPolicy.check(request.clientId);
+  if (!permitted.ok) throw new InvalidGrant(permitted.reason);
 
   const server = await discoverServer(deps, me.url);
   const endpoint = server.authorizationEndpoint;
@@ -109,7 +116,7 @@ export async function exchangeWithTrustedEndpoint(
       // A code presented twice: revoke what the first exchange produced (RFC 6749 §4.1.2). The
       // revocation must commit, so the refusal is thrown after the transaction, not inside it.
       const earlier = await findRedeemedCode(tx, codeHash);
-      if (earlier) await revokeGrant(tx, earlier.grantId, at);
+      if (earlier) await deps.grants.revokeIn(tx, { id: earlier.grantId }, at);
       return { replayed: true } as const;
     }
     const issued = await deps.tokens.issueForNewGrant(tx, {

@@ -217,12 +217,95 @@ describe.each(storeTargets)('codes and refresh tokens on $name', (target) => {
     expect(responses.filter((r) => r.status === 400)).toHaveLength(49);
   });
 
+  it('C10: a used code replayed after it expired is still a replay and revokes the first tokens', async () => {
+    const code = await issue();
+    const first = await json(await redeem('/token', code));
+    expect((await verify(first.access_token)).status).toBe(200);
+    t.clock.now += 61; // past the code's 60 s, well within the access token's 7 days
+    try {
+      const replay = await redeem('/token', code);
+      expect(replay.status).toBe(400);
+      const body = await json(replay);
+      expect(body.error).toBe('invalid_grant');
+      expect(String(body.error_description)).toContain('already used');
+      expect((await verify(first.access_token)).status).toBe(401);
+      const refreshed = await t.app.request(
+        '/token',
+        form({ grant_type: 'refresh_token', refresh_token: String(first.refresh_token), client_id: CLIENT }),
+      );
+      expect(refreshed.status).toBe(400);
+    } finally {
+      t.clock.now -= 61;
+    }
+  });
+
+  it('C10: after expiry an invalid replay (wrong verifier or client) still revokes nothing (C2)', async () => {
+    const code = await issue();
+    const first = await json(await redeem('/token', code));
+    t.clock.now += 61;
+    try {
+      expect((await redeem('/token', code, { code_verifier: `${VERIFIER}x` })).status).toBe(400);
+      expect((await redeem('/token', code, { client_id: 'https://evil.example/' })).status).toBe(400);
+      expect((await redeem('/authorize', code, { code_verifier: `${VERIFIER}x` })).status).toBe(400);
+      expect((await verify(first.access_token)).status).toBe(200);
+    } finally {
+      t.clock.now -= 61;
+    }
+  });
+
+  it('C10: a used code replayed after expiry at the other endpoint (/authorize) revokes too', async () => {
+    const code = await issue();
+    const first = await json(await redeem('/token', code));
+    t.clock.now += 3600;
+    try {
+      expect((await redeem('/authorize', code)).status).toBe(400);
+      expect((await verify(first.access_token)).status).toBe(401);
+    } finally {
+      t.clock.now -= 3600;
+    }
+  });
+
   describe('refresh tokens', () => {
     const refresh = (token: unknown, extra: Record<string, string> = {}) =>
       t.app.request(
         '/token',
         form({ grant_type: 'refresh_token', refresh_token: String(token), client_id: CLIENT, ...extra }),
       );
+
+    it('C10: a rotated refresh token presented after its expiry is reuse: the grant is revoked', async () => {
+      const day = 86400;
+      const first = await json(await redeem('/token', await issue()));
+      t.clock.now += 29 * day; // the first refresh token (30 days) is still valid: rotate it
+      try {
+        const second = await json(await refresh(first.refresh_token));
+        expect(second.refresh_token).toBeDefined();
+        t.clock.now += 2 * day; // now the first one has expired; the second pair has not
+        expect((await verify(second.access_token)).status).toBe(200);
+        const reuse = await refresh(first.refresh_token);
+        expect(reuse.status).toBe(400);
+        expect(String((await json(reuse)).error_description)).toContain('already used');
+        expect((await verify(second.access_token)).status).toBe(401);
+        expect((await refresh(second.refresh_token)).status).toBe(400);
+      } finally {
+        t.clock.now -= 31 * day;
+      }
+    });
+
+    it('C10: a rotated, expired refresh token sent by another client_id revokes nothing (C2)', async () => {
+      const day = 86400;
+      const first = await json(await redeem('/token', await issue()));
+      t.clock.now += 29 * day;
+      try {
+        const second = await json(await refresh(first.refresh_token));
+        t.clock.now += 2 * day;
+        const other = await refresh(first.refresh_token, { client_id: 'https://other.example/' });
+        expect(other.status).toBe(400);
+        expect((await verify(second.access_token)).status).toBe(200);
+        expect((await refresh(second.refresh_token)).status).toBe(200);
+      } finally {
+        t.clock.now -= 31 * day;
+      }
+    });
 
     it('a refresh rotates: new access and refresh tokens, same grant', async () => {
       const first = await json(await redeem('/token', await issue()));
