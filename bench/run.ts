@@ -2,7 +2,8 @@
  * `npm run bench`: requests/second and latency of token verification (`GET /token`) and
  * introspection (`POST /introspect`) against a bare node:http baseline, from one run on this machine.
  * Targets (DESIGN): ≥ 60 % of the baseline's requests/second, p99 under 10 ms at 64 connections.
- * Then a second table from bench/signin.ts: sign-in discovery latency with slow remote pages.
+ * Then a second table from bench/signin.ts: sign-in discovery latency with slow remote pages, and a
+ * third from bench/signin-load.ts: verification with 20 sign-ins in flight against a 50 MB site (R4).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -98,4 +99,8 @@ console.log(
 const { benchSignIn } = await import('./signin.js');
 const signIn = await benchSignIn();
 console.log(`\n${signIn.table}`);
+
+// Third table: verification under sign-in load against a 50 MB site (SECURITY R4, bench/signin-load.ts).
+const { benchSignInLoad } = await import('./signin-load.js');
+console.log(`\n${(await benchSignInLoad()).table}`);
 process.exit(0);

@@ -32,7 +32,22 @@ if (mode === 'baseline') {
   });
 } else if (mode === 'latchkey') {
   const dir = mkdtempSync(join(tmpdir(), 'latchkey-bench-'));
-  const config = testConfig({ databaseUrl: `sqlite:${join(dir, 'bench.db')}`, host: '127.0.0.1', port: 0 });
+  // Optional `host=127.0.0.1:port,…` (bench/signin-load.ts): fixture sites the sign-ins fetch, and
+  // X-Forwarded-For trusted from loopback so the load generator can speak for many addresses.
+  const connectTo = (process.argv[4] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((rule) => {
+      const [host = '', target = ''] = rule.split('=');
+      const [address = '', port = ''] = target.split(':');
+      return { host, address, port: Number(port) };
+    });
+  const config = testConfig({
+    databaseUrl: `sqlite:${join(dir, 'bench.db')}`,
+    host: '127.0.0.1',
+    port: 0,
+    ...(connectTo.length > 0 ? { connectTo, trustProxy: ['127.0.0.1'] } : {}),
+  });
   const server = await startServer(config, { logger: silentLogger() });
   const { services } = server;
   const tokens: string[] = [];

@@ -4,7 +4,10 @@
  */
 import { Hono } from 'hono';
 import { authorizeRedemptionRoutes } from './http/authorize.js';
+import { clientIpResolver } from './http/client-ip.js';
 import { demoRoutes } from './http/demo.js';
+import { incomingOf, isClientDisconnect } from './http/disconnect.js';
+import { DEFAULT_SIGNIN_INFLIGHT, inflightLimit } from './http/inflight-limit.js';
 import { infoPageRoutes } from './http/info-pages.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
@@ -22,6 +25,15 @@ export function buildApp(services: Services): Hono {
   app.use('*', securityHeaders);
   app.use('*', cors);
   app.use('*', issuerHostRedirect(services.config.publicUrl));
+
+  // R4: sign-in requests that fetch other sites (the client document, the person's site, provider
+  // and key fetches), bounded per client address. Registered before the routes so it runs first.
+  const signInWork = inflightLimit({
+    max: DEFAULT_SIGNIN_INFLIGHT,
+    clientIp: clientIpResolver(services.config.trustProxy),
+  }).middleware;
+  app.on('GET', ['/authorize', '/auth', '/signin/:id/callback'], signInWork);
+  app.on('POST', ['/signin/site', '/signin/choose', '/signin/step/:kind'], signInWork);
 
   pageRoutes(app, services);
   infoPageRoutes(app, services);
@@ -50,6 +62,14 @@ export function buildApp(services: Services): Hono {
     if (error instanceof OAuthError) {
       const answer = errorAnswer(error);
       return c.json(answer.body, answer.status, answer.headers);
+    }
+    if (isClientDisconnect(error, incomingOf(c.env))) {
+      // R8: the client hung up (e.g. mid-body); nobody reads an answer, so none is built.
+      services.logger.debug(
+        { event: 'http.client_gone', path: c.req.path, err: error.message },
+        'client went away',
+      );
+      return new Response(null, { status: 499 });
     }
     services.logger.error(
       { event: 'http.unhandled', path: c.req.path, err: error.message },

@@ -1,31 +1,42 @@
 /**
  * Runs Latchkey over HTTP: serve, purge expired rows on a bounded schedule (SECURITY R6), and on
- * SIGTERM stop accepting, finish in-flight requests, then close the store (SECURITY R2).
+ * close (SIGTERM) drain: stop accepting, answer in-flight and later requests with `Connection:
+ * close`, close idle keep-alive connections, and cut whatever is left at the drain deadline, then
+ * close the store (SECURITY R2).
  */
 
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { getRequestListener } from '@hono/node-server';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createFastPath } from './http/fast-path.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
-import { purgeClientCache } from './store/clients.js';
-import { purgeSignin } from './store/signin.js';
-import { purgeExpired } from './store/tokens.js';
+import { purgeExpired } from './store/purge.js';
 
 export interface RunningServer {
   url: string;
   port: number;
   services: Services;
+  /** Milliseconds `close()` lets open connections finish before cutting them (R2). */
+  drainTimeoutMs: number;
+  /** Drains and stops (R2); resolves once every socket is closed and the store too. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface ServerOptions extends ServiceOverrides {
+  /** R2 drain deadline; default 10 s. */
+  drainTimeoutMs?: number;
 }
 
 /** Rows past expiry are kept a week for the operator's eyes (`latchkey tokens list`), then purged. */
 const KEEP_EXPIRED = 7 * 24 * 3600;
 const PURGE_EVERY_MS = 10 * 60 * 1000;
+const DEFAULT_DRAIN_MS = 10_000;
 
-export async function startServer(config: Config, overrides: ServiceOverrides = {}): Promise<RunningServer> {
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const { drainTimeoutMs = DEFAULT_DRAIN_MS, ...overrides } = options;
   const services = await createServices(config, overrides);
   if (config.connectTo.length > 0) {
     services.logger.warn(
@@ -36,7 +47,15 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   const app = buildApp(services);
   const fastPath = createFastPath(services);
   const honoListener = getRequestListener(app.fetch);
-  const server = createServer((req, res) => {
+
+  // R2: responses not yet started when the drain begins must still say `Connection: close`.
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    // Node then sends `Connection: close` and ends the socket after this answer: both paths below.
+    if (draining) res.shouldKeepAlive = false;
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     if (!fastPath(req, res)) void honoListener(req, res);
   });
   server.listen(config.port, config.host);
@@ -46,32 +65,73 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
   });
   const port = (server.address() as AddressInfo).port;
 
+  const purgeStop = new AbortController();
+  let purging: Promise<void> | undefined;
   const purge = async () => {
+    const started = performance.now();
     try {
-      const at = services.tokens.now();
-      const removed =
-        (await purgeExpired(services.store.db, at, KEEP_EXPIRED)) +
-        (await purgeClientCache(services.store.db, at)) +
-        (await purgeSignin(services.store.db, at));
-      if (removed > 0) services.logger.info({ event: 'store.purged', rows: removed }, 'expired rows purged');
+      const report = await purgeExpired(services.store.db, services.tokens.now(), {
+        keepSeconds: KEEP_EXPIRED,
+        signal: purgeStop.signal,
+      });
+      services.logger.info(
+        {
+          event: 'store.purged',
+          rows: report.total,
+          tables: report.removed,
+          batches: report.batches,
+          ms: Math.round(performance.now() - started),
+        },
+        'expired rows purged',
+      );
     } catch (error) {
       services.logger.error({ event: 'store.purge_failed', err: String(error) }, 'purge failed');
     }
   };
-  const timer = setInterval(purge, PURGE_EVERY_MS);
+  /** One run at a time per instance; a run still going when the next is due is not doubled. */
+  const runPurge = () => {
+    purging ??= purge().finally(() => {
+      purging = undefined;
+    });
+  };
+  const timer = setInterval(runPurge, PURGE_EVERY_MS);
   timer.unref();
-  void purge();
+  runPurge();
 
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      const started = performance.now();
       clearInterval(timer);
+      purgeStop.abort();
+      draining = true;
+      for (const res of inFlight) {
+        if (!res.headersSent) res.shouldKeepAlive = false;
+        else {
+          // Already answering (a streamed body): end the connection once that answer is out.
+          const socket = res.socket;
+          res.once('finish', () => socket?.end());
+        }
+      }
+      let cut = false;
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Idle keep-alive sockets would hold close() open; in-flight requests still finish.
-        if ('closeIdleConnections' in server) server.closeIdleConnections();
+        const deadline = setTimeout(() => {
+          cut = true;
+          server.closeAllConnections();
+        }, drainTimeoutMs);
+        server.close(() => {
+          clearTimeout(deadline);
+          resolve();
+        });
+        // Sockets between requests hold nothing; busy ones close after their `Connection: close` answer.
+        server.closeIdleConnections();
       });
+      await purging;
       await services.close();
+      services.logger.info(
+        { event: 'server.stopped', drainMs: Math.round(performance.now() - started), cutAtDeadline: cut },
+        'stopped',
+      );
     })();
     return closing;
   };
@@ -89,6 +149,7 @@ export async function startServer(config: Config, overrides: ServiceOverrides = 
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}/`,
     port,
     services,
+    drainTimeoutMs,
     close,
   };
 }

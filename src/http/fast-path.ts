@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthError } from '../indieauth/errors.js';
 import type { Services } from '../services.js';
+import { isClientDisconnect } from './disconnect.js';
 import { MAX_FORM_BYTES, parseParams } from './form.js';
 import { API_CSP } from './middleware.js';
 import { prefersForm } from './respond.js';
@@ -50,11 +51,19 @@ export function createFastPath(services: Services): FastPath {
     res.end(body);
   };
 
-  const run = (res: ServerResponse, work: () => Promise<Answer>) => {
+  const run = (req: IncomingMessage, res: ServerResponse, work: () => Promise<Answer>) => {
     work().then(
       (answer) => send(res, answer, true),
       (error: unknown) => {
         if (error instanceof OAuthError) return send(res, errorAnswer(error), false);
+        if (isClientDisconnect(error, req)) {
+          // R8: the client hung up mid-request; not our error, and nobody would read a 500.
+          services.logger.debug(
+            { event: 'http.client_gone', path: req.url, err: String(error) },
+            'client went away',
+          );
+          return res.destroy();
+        }
         services.logger.error({ event: 'http.unhandled', err: String(error) }, 'unhandled error (fast path)');
         if (res.headersSent) res.destroy();
         else send(res, SERVER_ERROR, false);
@@ -65,7 +74,7 @@ export function createFastPath(services: Services): FastPath {
   return (req, res) => {
     if (prefersForm(req.headers.accept)) return false;
     if (req.method === 'GET' && req.url === '/token') {
-      run(res, () => verificationAnswer(services, req.headers.authorization));
+      run(req, res, () => verificationAnswer(services, req.headers.authorization));
       return true;
     }
     if (req.method === 'POST' && req.url === '/introspect') {
@@ -73,7 +82,7 @@ export function createFastPath(services: Services): FastPath {
       const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/x-www-form-urlencoded' || !(length >= 0 && length <= MAX_FORM_BYTES))
         return false;
-      run(res, async () => {
+      run(req, res, async () => {
         await authenticateIntrospection(services, req.headers.authorization);
         const body = await readSmallBody(req, length);
         return introspectionAnswer(services, parseParams(body));
@@ -98,5 +107,9 @@ function readSmallBody(req: IncomingMessage, length: number): Promise<string> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+    // A client that hangs up mid-body may not emit 'error'; never leave the answer pending (R8).
+    req.on('close', () => {
+      if (!req.complete) reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    });
   });
 }

@@ -8,7 +8,8 @@
  * - redirects are followed by hand, at most `maxRedirects` (default 10); `maxRedirects: 0` means a
  *   3xx is *returned* as the result, not followed (the caller decides it is a failure);
  * - connect, header and total deadlines; the total one also covers reading the body;
- * - bodies are read as a stream and cut as soon as they exceed `maxBytes` (after decompression).
+ * - bodies are read as a stream and cut as soon as they exceed `maxBytes`, counted on the bytes read
+ *   from the socket and again after decompression (SECURITY G5, R4).
  *
  * Errors are `FetchError`s whose messages are lowercase clauses safe to show to a person (callers
  * embed them, e.g. "Could not fetch https://alice.example/: the connection was refused").
@@ -251,10 +252,25 @@ function decoderFor(contentType: string | null): TextDecoder {
   return new TextDecoder('utf-8');
 }
 
-/** Undoes `Content-Encoding`, so the cap applies to what is held in memory (no decompression bombs). */
-function decoded(body: Readable, encoding: string | null, url: string): Readable {
+function tooLarge(maxBytes: number, url: string): FetchError {
+  return new FetchError('too_large', `the response is larger than the ${size(maxBytes)} allowed`, url);
+}
+
+/**
+ * Reads a body, never holding or receiving more than `maxBytes` (SECURITY G5, R4). The cap is
+ * counted twice: on the bytes read from the socket, so a huge or endless body is cut the moment it
+ * crosses the cap (destroying the body aborts the request and closes the socket; nothing more is
+ * read), and after undoing `Content-Encoding`, so a small compressed body cannot expand into a
+ * large one (no decompression bombs).
+ */
+async function readBody(
+  body: Readable,
+  encoding: string | null,
+  maxBytes: number,
+  url: string,
+): Promise<Buffer> {
   const coding = (encoding ?? '').trim().toLowerCase();
-  if (coding === '' || coding === 'identity') return body;
+  if (coding === '' || coding === 'identity') return readCapped(body, body, maxBytes, url);
   const decoder =
     coding === 'gzip' || coding === 'x-gzip'
       ? createGunzip()
@@ -267,25 +283,40 @@ function decoded(body: Readable, encoding: string | null, url: string): Readable
     body.destroy();
     throw new FetchError('network', `the response uses an unsupported content encoding (${coding})`, url);
   }
+  let received = 0;
+  body.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > maxBytes) {
+      body.destroy();
+      decoder.destroy(tooLarge(maxBytes, url));
+    }
+  });
   body.on('error', (error) => decoder.destroy(error));
-  decoder.on('close', () => body.destroy());
-  return body.pipe(decoder);
+  body.pipe(decoder);
+  return readCapped(decoder, body, maxBytes, url);
 }
 
-/** Reads at most `maxBytes`, destroying the stream the moment the cap is exceeded (SECURITY G5). */
-async function readCapped(stream: Readable, maxBytes: number, url: string): Promise<Buffer> {
+/**
+ * Collects `stream` up to `maxBytes`; on any exit before the end (cap, error, deadline) the socket
+ * side, `source`, is destroyed at once so undici stops reading and drops the connection.
+ */
+async function readCapped(
+  stream: Readable,
+  source: Readable,
+  maxBytes: number,
+  url: string,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
-  const tooLarge = () =>
-    new FetchError('too_large', `the response is larger than the ${size(maxBytes)} allowed`, url);
   try {
     for await (const chunk of stream) {
       const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
       total += buffer.length;
-      if (total > maxBytes) throw tooLarge();
+      if (total > maxBytes) throw tooLarge(maxBytes, url);
       chunks.push(buffer);
     }
   } finally {
+    if (!source.readableEnded) source.destroy();
     if (!stream.readableEnded) stream.destroy();
   }
   return Buffer.concat(chunks, total);
@@ -414,18 +445,14 @@ export function createFetcher(options: FetcherOptions): ClosableFetcher {
           continue;
         }
 
+        // Content-Length counts the bytes on the wire, compressed or not: above the cap, none is read.
         const contentLength = Number(firstHeader(response.headers['content-length']) ?? Number.NaN);
-        const encoding = firstHeader(response.headers['content-encoding']);
-        if ((encoding === null || encoding === 'identity') && contentLength > fetchOptions.maxBytes) {
+        if (contentLength > fetchOptions.maxBytes) {
           response.body.destroy();
-          throw new FetchError(
-            'too_large',
-            `the response is larger than the ${size(fetchOptions.maxBytes)} allowed`,
-            url.href,
-          );
+          throw tooLarge(fetchOptions.maxBytes, url.href);
         }
-        const stream = decoded(response.body, encoding, url.href);
-        const bytes = await readCapped(stream, fetchOptions.maxBytes, url.href);
+        const encoding = firstHeader(response.headers['content-encoding']);
+        const bytes = await readBody(response.body, encoding, fetchOptions.maxBytes, url.href);
         const result: FetchResult = {
           url: url.href,
           status,

@@ -217,20 +217,3 @@ export async function hitRateLimit(
     .executeTakeFirstOrThrow();
   return Number(row.hits);
 }
-
-/** Drops finished sign-in rows (SECURITY R6); returns how many. */
-export async function purgeSignin(db: Kysely<Database>, at: number): Promise<number> {
-  let removed = 0;
-  const tables = [
-    'signin_steps',
-    'signin_attempts',
-    'session_identities',
-    'email_codes',
-    'rate_limits',
-  ] as const;
-  for (const table of tables) {
-    const result = await db.deleteFrom(table).where('expires_at', '<=', at).executeTakeFirst();
-    removed += Number(result.numDeletedRows);
-  }
-  return removed;
-}

@@ -10,12 +10,12 @@ import {
   findCachedClientInfo,
   forgetCachedClientInfo,
   listClientPolicies,
-  purgeClientCache,
   putCachedClientInfo,
   removeClientPolicy,
   setClientPolicy,
 } from '../../src/store/clients.js';
 import type { Store } from '../../src/store/db.js';
+import { purgeExpired } from '../../src/store/purge.js';
 import { storeTargets } from '../helpers/stores.js';
 
 describe.each(storeTargets)('client store on $name', (target) => {
@@ -42,7 +42,7 @@ describe.each(storeTargets)('client store on $name', (target) => {
       fetchedAt: 1,
       expiresAt: 100,
     });
-    expect(await purgeClientCache(store.db, 1800)).toBe(1);
+    expect((await purgeExpired(store.db, 1800, { keepSeconds: 0 })).removed.client_cache).toBe(1);
     expect(await forgetCachedClientInfo(store.db, id)).toBe(true);
     expect(await findCachedClientInfo(store.db, id, 1800)).toBeUndefined();
   });

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findCode, insertCode } from '../../src/store/codes.js';
 import type { Store } from '../../src/store/db.js';
+import { purgeExpired } from '../../src/store/purge.js';
 import { findRefreshTokenByHash, insertRefreshToken } from '../../src/store/refresh-tokens.js';
 import { getSetting, putSettingIfAbsent } from '../../src/store/settings.js';
 import {
@@ -12,7 +13,6 @@ import {
   insertAccessToken,
   insertGrant,
   listAccessTokens,
-  purgeExpired,
   recordRedeemedCode,
   revokeAccessToken,
   revokeGrant,
@@ -161,14 +161,15 @@ describe.each(storeTargets)('store on $name', (target) => {
     await insertRefreshToken(store.db, refresh('r-old', 100));
     await insertRefreshToken(store.db, refresh('r-fresh', 5000));
     // Used or expired codes are kept a day (late replays still revoke); tokens here 500 s.
-    expect(await purgeExpired(store.db, 1000, 500)).toBe(3);
+    expect((await purgeExpired(store.db, 1000, { keepSeconds: 500 })).total).toBe(3);
     expect(await findCode(store.db, 'code-old')).toBeDefined();
     expect(await findAccessTokenByHash(store, 'hash-old')).toBeUndefined();
     expect(await findAccessTokenByHash(store, 'hash-fresh')).toBeDefined();
     expect(await findRedeemedCode(store.db, 'c-old')).toBeUndefined();
     expect(await findRedeemedCode(store.db, 'c-new')).toEqual({ grantId: 'g1' });
-    // A day later: the old code goes, and so do the rows that were fresh at t=1000.
-    expect(await purgeExpired(store.db, 100 + 86400 + 1, 500)).toBe(4);
+    // A day later: the old code goes, and so do the rows that were fresh at t=1000; with no token
+    // left, so does their grant (test/store/purge.test.ts covers every table).
+    expect((await purgeExpired(store.db, 100 + 86400 + 1, { keepSeconds: 500 })).total).toBe(5);
     expect(await findCode(store.db, 'code-old')).toBeUndefined();
     expect(await findCode(store.db, 'code-recent')).toBeDefined();
     expect(await findRefreshTokenByHash(store.db, 'rhash-r-old')).toBeUndefined();

@@ -1,0 +1,215 @@
+/**
+ * SECURITY R4 in numbers: token verification (`GET /token` with a bearer, autocannon) alone, then
+ * while 20 sign-ins are kept in flight against a person's site that serves 50 MB slowly. Target:
+ * verification keeps ≥ 0.8× its throughput alone (one run).
+ *
+ * Two loads: every sign-in from a fresh address (only the body cap works for us: each fetch stops at
+ * 1 MiB), and all 20 from one address (the per-address in-flight limit also holds them to 4; the
+ * others are answered 429 and, like a browser told to wait, try again a second later; once the
+ * address has used its 60 sign-in starts per 10 minutes, R5's rate limit refuses it too).
+ *
+ * Latchkey runs in its own process (bench/target.ts) with connect-to rules pointing the made-up
+ * hosts at a fixture server in this process. `tsx bench/signin-load.ts` runs this case alone.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
+const SIGNINS = 20;
+const TARGET_RATIO = 0.8;
+/** The person's site: 50 MB, 64 KiB every 50 ms (~1.3 MB/s per connection). */
+const SITE_BYTES = 50 * 1024 * 1024;
+const CHUNK = Buffer.alloc(64 * 1024, 0x61);
+const PAUSE_MS = 50;
+
+/** One loopback server: a small client document for any app.test path, and the 50 MB big.test site. */
+async function startSites() {
+  let bytesServed = 0;
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+    if (host === 'app.test') {
+      const url = `http://app.test${req.url ?? '/'}`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><div class="h-app"><a class="u-url p-name" href="${url}">Load App</a></div>`);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    let sent = 0;
+    const pump = () => {
+      if (res.destroyed) return;
+      if (sent >= SITE_BYTES) return void res.end();
+      sent += CHUNK.length;
+      bytesServed += CHUNK.length;
+      const next = () => setTimeout(pump, PAUSE_MS);
+      if (res.write(CHUNK)) next();
+      else res.once('drain', next);
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    bytesServed: () => bytesServed,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function startLatchkey(
+  connectTo: string,
+): Promise<{ url: string; tokens: string[]; child: ChildProcess }> {
+  const target = fileURLToPath(new URL('./target.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', target, 'latchkey', String(TOKENS), connectTo], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`latchkey target exited with ${code}`)));
+  });
+  const info = JSON.parse(first) as { url: string; tokens: string[] };
+  return { ...info, child };
+}
+
+async function verificationRps(url: string, tokens: string[]): Promise<number> {
+  const options: autocannon.Options = {
+    url,
+    connections: CONNECTIONS,
+    requests: tokens.map((t) => ({
+      method: 'GET',
+      path: '/token',
+      headers: { authorization: `Bearer ${t}` },
+    })),
+  };
+  await autocannon({ ...options, duration: 2 });
+  const result = await autocannon({ ...options, duration: DURATION });
+  if (result.errors + result.non2xx + result.timeouts > 0) {
+    throw new Error(
+      `verification had ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts`,
+    );
+  }
+  return result.requests.average;
+}
+
+interface LoadStats {
+  finished: number;
+  /** 429 from the in-flight limit (R4). */
+  busy: number;
+  /** 429 from the sign-in start rate limit (R5: 60 per address per 10 minutes). */
+  rateLimited: number;
+}
+
+/** Keeps SIGNINS sign-ins in flight until stopped; `address(n)` is the X-Forwarded-For of the n-th. */
+function signInLoad(base: string, address: (n: number) => string) {
+  let running = true;
+  let sequence = 0;
+  const stats: LoadStats = { finished: 0, busy: 0, rateLimited: 0 };
+  const worker = async () => {
+    while (running) {
+      const n = sequence++;
+      const clientId = `http://app.test/c${n}/`;
+      const query = new URLSearchParams({
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: `${clientId}callback`,
+        state: `load-${n}`,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        me: 'http://big.test/',
+      });
+      try {
+        const res = await fetch(`${base}/authorize?${query}`, {
+          redirect: 'manual',
+          headers: { accept: 'text/html', 'x-forwarded-for': address(n) },
+        });
+        const body = await res.text();
+        if (res.status === 429) {
+          if (body.includes('Too many sign-ins at once')) stats.busy++;
+          else stats.rateLimited++;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        } else stats.finished++;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  };
+  const workers = Array.from({ length: SIGNINS }, worker);
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(workers);
+    },
+  };
+}
+
+export interface SignInLoadResult {
+  table: string;
+  worstRatio: number;
+}
+
+export async function benchSignInLoad(): Promise<SignInLoadResult> {
+  const sites = await startSites();
+  const rules = ['app.test', 'big.test'].map((host) => `${host}=127.0.0.1:${sites.port}`).join(',');
+  const latchkey = await startLatchkey(rules);
+  const rows: Array<{ name: string; rps: number; stats?: LoadStats; mb?: number }> = [];
+  try {
+    rows.push({ name: 'GET /token alone', rps: await verificationRps(latchkey.url, latchkey.tokens) });
+    const loads: Array<[string, (n: number) => string]> = [
+      [
+        'with 20 sign-ins in flight, each from its own address (body cap)',
+        (n) => `198.18.${(n >> 8) & 255}.${n & 255}`,
+      ],
+      ['with 20 sign-ins in flight from one address (cap + in-flight limit)', () => '198.19.0.1'],
+    ];
+    for (const [name, address] of loads) {
+      const before = sites.bytesServed();
+      const load = signInLoad(latchkey.url, address);
+      // Let the sign-ins reach the big site before measuring.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const rps = await verificationRps(latchkey.url, latchkey.tokens);
+      await load.stop();
+      rows.push({ name, rps, stats: load.stats, mb: (sites.bytesServed() - before) / 1e6 });
+    }
+  } finally {
+    latchkey.child.kill();
+    await sites.close();
+  }
+  const alone = rows[0]?.rps ?? Number.NaN;
+  const ratios = rows.slice(1).map((r) => r.rps / alone);
+  const worstRatio = Math.min(...ratios);
+  const lines = [
+    `Latchkey under sign-in load (SECURITY R4) — ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} at the end, Node ${process.version}`,
+    `${CONNECTIONS} connections verifying, ${DURATION} s per run; the site serves ${SITE_BYTES / 1024 / 1024} MB at ~${Math.round((((CHUNK.length / PAUSE_MS) * 1000) / 1e6) * 10) / 10} MB/s per connection`,
+    '',
+    '| run | verification req/s | ratio to alone | sign-ins answered | 429 in flight (R4) | 429 rate limit (R5) | MB the site sent |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r, i) =>
+      i === 0
+        ? `| ${r.name} | ${Math.round(r.rps)} | 1.00 | - | - | - | - |`
+        : `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / alone).toFixed(2)} | ${r.stats?.finished} | ${r.stats?.busy} | ${r.stats?.rateLimited} | ${r.mb?.toFixed(1)} |`,
+    ),
+    '',
+    `target ≥ ${TARGET_RATIO.toFixed(2)}× alone: ${worstRatio >= TARGET_RATIO ? 'met' : 'NOT met'} (worst ratio ${worstRatio.toFixed(2)})`,
+  ];
+  return { table: lines.join('\n'), worstRatio };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const { table } = await benchSignInLoad();
+  console.log(`\n${table}`);
+  process.exit(0);
+}
