@@ -1,9 +1,15 @@
 /**
  * Environment → typed Config. This is the only module that reads `process.env`;
  * everything else receives a Config (or the slice it needs), which keeps tests explicit.
+ *
+ * SECURITY R9: a bad value stops the process before it listens. Each variable has one reader that
+ * either returns a good value or throws a ConfigError: one line naming the variable, what is wrong
+ * and an example of a good value. Nothing is coerced silently (`REFRESH_TOKENS=maybe` is an error,
+ * not `false`).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { z } from 'zod';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 /** `host=ip:port` mappings (like curl's --connect-to), used for tests and local development. */
 export interface ConnectToRule {
@@ -33,7 +39,7 @@ export interface Config {
   refreshTokens: boolean;
   /** Operator switch: accept authorization requests without PKCE (legacy clients, SECURITY B6). */
   allowNoPkce: boolean;
-  logLevel: string;
+  logLevel: LogLevel;
   fetch: {
     connectTimeoutMs: number;
     headersTimeoutMs: number;
@@ -41,16 +47,74 @@ export interface Config {
   };
 }
 
-const DURATION = /^(\d+)\s*(s|m|h|d)?$/;
+/**
+ * A setting the process cannot run with (SECURITY R9, PROTOCOL §14). The message is one line:
+ * `VARIABLE: what is wrong, e.g. VARIABLE=good-value`; the CLI prints it and exits with code 2.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+    example: string,
+  ) {
+    super(`${variable}: ${problem}, e.g. ${variable}=${example}`.replace(/\s*\n\s*/g, ' '));
+    this.name = 'ConfigError';
+  }
+}
+
+/** A value's problem in plain words; `read` adds the variable, the value and the example. */
+class Invalid extends Error {}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type Env = Record<string, string | undefined>;
+
+/** Hides the password of `scheme://user:password@host` before a value is echoed in an error. */
+function redactUserinfo(value: string): string {
+  return value.replace(/(\/\/[^/?#@:]*:)[^/?#@]*@/, '$1***@');
+}
+
+/** The value as the error shows it: quoted, without a password, and not a screenful. */
+function shown(value: string): string {
+  const safe = redactUserinfo(value);
+  return JSON.stringify(safe.length > 80 ? `${safe.slice(0, 77)}...` : safe);
+}
+
+/**
+ * Reads one variable. Unset or blank means "use the default" (a `KEY=` line in `.env` is common);
+ * anything else must parse, or the ConfigError names the variable and shows a good example.
+ */
+function read<T>(env: Env, name: string, example: string, parse: (value: string) => T): T | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return parse(raw);
+  } catch (error) {
+    if (error instanceof Invalid) throw new ConfigError(name, `${shown(raw)} ${error.message}`, example);
+    throw error;
+  }
+}
+
+const DURATION = /^(\d+)\s*(s|m|h|d)?$/i;
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Parses `600`, `90s`, `10m`, `12h`, `7d` into seconds. */
 export function parseDuration(value: string): number {
   const match = DURATION.exec(value.trim());
-  if (!match) throw new Error(`not a duration: ${JSON.stringify(value)} (use e.g. 60s, 10m, 7d)`);
-  const seconds = Number(match[1]) * (UNIT_SECONDS[match[2] ?? 's'] ?? 1);
-  if (!Number.isSafeInteger(seconds) || seconds <= 0) throw new Error(`duration must be positive: ${value}`);
+  if (!match) throw new Invalid('is not a duration (a number with s, m, h or d)');
+  const seconds = Number(match[1]) * (UNIT_SECONDS[(match[2] ?? 's').toLowerCase()] ?? 1);
+  if (!Number.isSafeInteger(seconds)) throw new Invalid('is too long');
+  if (seconds <= 0) throw new Invalid('must be longer than 0');
   return seconds;
+}
+
+/** Outbound deadlines become timers; Node fires timers longer than ~24 days at once, so cap them. */
+const MAX_FETCH_SECONDS = 600;
+function fetchTimeoutMs(value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds > MAX_FETCH_SECONDS) throw new Invalid('is too long for a request deadline (at most 10m)');
+  return seconds * 1000;
 }
 
 function list(value: string | undefined): string[] {
@@ -60,47 +124,142 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+
+/** An IP address or a DNS name; a dotted all-numeric name must be a real IPv4 address. */
+function isHostSyntax(value: string): boolean {
+  if (isIP(value)) return true;
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  if (name.length === 0 || name.length > 253) return false;
+  const labels = name.split('.');
+  // WHATWG URL reads a name ending in a numeric label as IPv4, so `999.1.1.1` is a bad address.
+  if (/^\d+$/.test(labels.at(-1) ?? '')) return false;
+  return labels.every((label) => LABEL.test(label));
+}
+
+function host(value: string): string {
+  if (isHostSyntax(value)) return value;
+  if (/^[\d.]+$/.test(value)) throw new Invalid('is not a valid IPv4 address');
+  if (/^\[.*\]$/.test(value)) throw new Invalid('must be written without brackets');
+  throw new Invalid('is not an IP address or host name');
+}
+
+/** 0 asks the system for a free port (tests do). */
+function port(value: string): number {
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 0 && n <= 65535)) throw new Invalid('must be a port number from 0 to 65535');
+  return n;
+}
+
+function publicUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Invalid('must be an http:// or https:// URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Invalid('must be an http:// or https:// URL');
+  if (url.username || url.password) throw new Invalid('must not contain a user name or password');
+  // The issuer is compared as a string (RFC 9207); a query or fragment cannot be part of it.
+  if (/[?#]/.test(value)) throw new Invalid('must not have a query (?…) or fragment (#…)');
+  return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}
+
+function databaseUrl(value: string): string {
+  if (value.startsWith('sqlite:')) {
+    const path = value.slice('sqlite:'.length);
+    // `sqlite:` alone used to mean "in memory": every restart lost all data without a word.
+    if (path === '') throw new Invalid('has no file path after sqlite:');
+    if (path.startsWith('//')) throw new Invalid('must be sqlite:PATH, without //');
+    return value;
+  }
+  if (/^postgres(ql)?:\/\//i.test(value)) {
+    try {
+      new URL(value);
+    } catch {
+      throw new Invalid('is not a valid PostgreSQL URL');
+    }
+    return value;
+  }
+  throw new Invalid('must start with sqlite: or postgres://');
+}
+
+function smtpUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || !url.hostname)
+    throw new Invalid('must be an smtp:// or smtps:// URL with a host');
+  return value;
+}
+
+const ADDRESS = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
+function mailFrom(value: string): string {
+  const named = /^[^<>]*<([^<>]+)>$/.exec(value);
+  if (ADDRESS.test(named?.[1] ?? value)) return value;
+  throw new Invalid('is not an email address (name@example.com or Name <name@example.com>)');
+}
+
+function bool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Invalid('must be true or false (or 1 or 0)');
+}
+
+function logLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === value.toLowerCase());
+  if (!level) throw new Invalid(`is not a log level (use one of ${LOG_LEVELS.join(', ')})`);
+  return level;
+}
+
+/** Names the bad entry of a comma-separated value, unless it is the whole value. */
+function entry(entries: readonly string[], bad: string, problem: string): Invalid {
+  return new Invalid(entries.length > 1 ? `has ${JSON.stringify(bad)}, which ${problem}` : problem);
+}
+
 export function parseConnectTo(value: string | undefined): ConnectToRule[] {
-  return list(value).map((rule) => {
+  const rules = list(value);
+  return rules.map((rule) => {
     const eq = rule.indexOf('=');
-    if (eq <= 0)
-      throw new Error(`LATCHKEY_CONNECT_TO: expected host=address[:port], got ${JSON.stringify(rule)}`);
-    const host = rule.slice(0, eq).toLowerCase();
+    const hostName = rule.slice(0, Math.max(eq, 0)).toLowerCase();
     const target = rule.slice(eq + 1);
-    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(target);
-    const plain = /^([^:]+)(?::(\d+))?$/.exec(target);
-    const match = bracketed ?? plain;
-    if (!match?.[1]) throw new Error(`LATCHKEY_CONNECT_TO: bad address in ${JSON.stringify(rule)}`);
-    return { host, address: match[1], port: match[2] ? Number(match[2]) : undefined };
+    const match = /^\[([^\]]+)\](?::(\d+))?$/.exec(target) ?? /^([^:]+)(?::(\d+))?$/.exec(target);
+    const address = match?.[1];
+    const portText = match?.[2];
+    const portNumber = portText ? Number(portText) : undefined;
+    if (
+      eq <= 0 ||
+      !isHostSyntax(hostName) ||
+      !address ||
+      !isHostSyntax(address) ||
+      (portNumber !== undefined && !(portNumber >= 1 && portNumber <= 65535))
+    )
+      throw entry(rules, rule, 'is not host=address[:port] (with a port from 1 to 65535)');
+    return { host: hostName, address, port: portNumber };
   });
 }
 
-const bool = z
-  .string()
-  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()))
-  .optional();
-
-const EnvSchema = z.object({
-  LATCHKEY_URL: z.string().url().optional(),
-  HOST: z.string().default('127.0.0.1'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  DATABASE_URL: z.string().default('sqlite:./data/latchkey.db'),
-  LATCHKEY_SECRET: z.string().optional(),
-  LATCHKEY_CONNECT_TO: z.string().optional(),
-  LATCHKEY_ALLOW_PRIVATE_NETWORK: z.string().optional(),
-  LATCHKEY_TRUST_PROXY: z.string().optional(),
-  SMTP_URL: z.string().optional(),
-  MAIL_FROM: z.string().optional(),
-  CODE_TTL: z.string().default('60s'),
-  TOKEN_TTL: z.string().default('7d'),
-  REFRESH_TOKEN_TTL: z.string().default('30d'),
-  REFRESH_TOKENS: bool,
-  ALLOW_NO_PKCE: bool,
-  LOG_LEVEL: z.string().default('info'),
-  FETCH_CONNECT_TIMEOUT: z.string().default('3s'),
-  FETCH_HEADERS_TIMEOUT: z.string().default('5s'),
-  FETCH_TOTAL_TIMEOUT: z.string().default('10s'),
-});
+/** CIDRs, addresses and host names for the allow-lists in net/address.ts (checked here, at start). */
+function allowList(value: string): string[] {
+  const entries = list(value);
+  for (const item of entries) {
+    if (item.includes('/')) {
+      try {
+        ipaddr.parseCIDR(item);
+      } catch {
+        throw entry(entries, item, 'is not a CIDR range');
+      }
+    } else if (!isHostSyntax(item.replace(/^\*\.|^\./, '').replace(/^\[(.*)\]$/, '$1'))) {
+      throw entry(entries, item, 'is not an address, CIDR range or host name');
+    }
+  }
+  return entries;
+}
 
 /** Reads `KEY=value` lines from a `.env` file; real environment variables win. */
 export function readDotEnv(path: string): Record<string, string> {
@@ -118,45 +277,46 @@ export function readDotEnv(path: string): Record<string, string> {
   return out;
 }
 
-function withTrailingSlash(url: string): string {
-  return url.endsWith('/') ? url : `${url}/`;
-}
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/latchkey.db';
 
-/** Builds the Config from an environment (default: `.env` merged under `process.env`). */
-export function loadConfig(env: Record<string, string | undefined> = defaultEnv()): Config {
-  const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`configuration: ${problems}`);
-  }
-  const e = parsed.data;
-  const publicUrl = withTrailingSlash(e.LATCHKEY_URL ?? `http://localhost:${e.PORT}/`);
+/**
+ * Builds the Config from an environment (default: `.env` merged under `process.env`).
+ * Throws a ConfigError for the first bad variable (SECURITY R9).
+ */
+export function loadConfig(env: Env = defaultEnv()): Config {
+  const listenPort = read(env, 'PORT', '3000', port) ?? 3000;
+  const duration = (name: string, fallback: string) =>
+    read(env, name, fallback, parseDuration) ?? parseDuration(fallback);
+  const timeout = (name: string, fallback: string) =>
+    read(env, name, fallback, fetchTimeoutMs) ?? fetchTimeoutMs(fallback);
   return {
-    publicUrl: new URL(publicUrl).href,
-    host: e.HOST,
-    port: e.PORT,
-    databaseUrl: e.DATABASE_URL,
-    secrets: list(e.LATCHKEY_SECRET),
-    connectTo: parseConnectTo(e.LATCHKEY_CONNECT_TO),
-    allowPrivateNetwork: list(e.LATCHKEY_ALLOW_PRIVATE_NETWORK),
-    trustProxy: list(e.LATCHKEY_TRUST_PROXY),
-    smtpUrl: e.SMTP_URL,
-    mailFrom: e.MAIL_FROM,
-    codeTtl: parseDuration(e.CODE_TTL),
-    tokenTtl: parseDuration(e.TOKEN_TTL),
-    refreshTokenTtl: parseDuration(e.REFRESH_TOKEN_TTL),
-    refreshTokens: e.REFRESH_TOKENS ?? true,
-    allowNoPkce: e.ALLOW_NO_PKCE ?? false,
-    logLevel: e.LOG_LEVEL,
+    publicUrl:
+      read(env, 'LATCHKEY_URL', 'https://login.example/', publicUrl) ?? `http://localhost:${listenPort}/`,
+    host: read(env, 'HOST', '127.0.0.1', host) ?? '127.0.0.1',
+    port: listenPort,
+    databaseUrl: read(env, 'DATABASE_URL', 'sqlite:./data/latchkey.db', databaseUrl) ?? DEFAULT_DATABASE_URL,
+    secrets: list(env.LATCHKEY_SECRET),
+    connectTo: read(env, 'LATCHKEY_CONNECT_TO', 'alice.example=127.0.0.1:8080', parseConnectTo) ?? [],
+    allowPrivateNetwork:
+      read(env, 'LATCHKEY_ALLOW_PRIVATE_NETWORK', '10.0.0.0/8,intranet.example', allowList) ?? [],
+    trustProxy: read(env, 'LATCHKEY_TRUST_PROXY', '127.0.0.1', allowList) ?? [],
+    smtpUrl: read(env, 'SMTP_URL', 'smtp://user:password@mail.example:587', smtpUrl),
+    mailFrom: read(env, 'MAIL_FROM', 'login@example.com', mailFrom),
+    codeTtl: duration('CODE_TTL', '60s'),
+    tokenTtl: duration('TOKEN_TTL', '7d'),
+    refreshTokenTtl: duration('REFRESH_TOKEN_TTL', '30d'),
+    refreshTokens: read(env, 'REFRESH_TOKENS', 'false', bool) ?? true,
+    allowNoPkce: read(env, 'ALLOW_NO_PKCE', 'false', bool) ?? false,
+    logLevel: read(env, 'LOG_LEVEL', 'info', logLevel) ?? 'info',
     fetch: {
-      connectTimeoutMs: parseDuration(e.FETCH_CONNECT_TIMEOUT) * 1000,
-      headersTimeoutMs: parseDuration(e.FETCH_HEADERS_TIMEOUT) * 1000,
-      totalTimeoutMs: parseDuration(e.FETCH_TOTAL_TIMEOUT) * 1000,
+      connectTimeoutMs: timeout('FETCH_CONNECT_TIMEOUT', '3s'),
+      headersTimeoutMs: timeout('FETCH_HEADERS_TIMEOUT', '5s'),
+      totalTimeoutMs: timeout('FETCH_TOTAL_TIMEOUT', '10s'),
     },
   };
 }
 
-function defaultEnv(): Record<string, string | undefined> {
+function defaultEnv(): Env {
   return { ...readDotEnv('.env'), ...process.env };
 }
 

@@ -3,10 +3,11 @@
  * Both are first-class: one Kysely schema, one set of migrations, one store test suite.
  */
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
+import { ConfigError } from '../config.js';
 import { migrationProvider } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -36,28 +37,39 @@ export interface Store {
 /** Epoch seconds: the only time format in the store. */
 export const now = (): number => Math.floor(Date.now() / 1000);
 
+/**
+ * Opens the store. A database that cannot be opened or reached (here, or at the first query in
+ * `migrate`) is a ConfigError naming DATABASE_URL, without its password (SECURITY R9).
+ */
 export function openStore(databaseUrl: string): Store {
-  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
-    return openPostgres(databaseUrl);
+  const where = locateDatabase(databaseUrl);
+  try {
+    if (where.dialect === 'postgres') return openPostgres(databaseUrl);
+    return openSqlite(where.file ?? ':memory:', databaseUrl);
+  } catch (error) {
+    throw storeOpenError(databaseUrl, error);
   }
-  if (databaseUrl.startsWith('sqlite:')) return openSqlite(databaseUrl.slice('sqlite:'.length));
-  throw new Error(`DATABASE_URL must start with sqlite: or postgres:// (got ${databaseUrl.split(':')[0]}:…)`);
 }
 
-function openSqlite(path: string): Store {
-  const memory = path === ':memory:' || path === '';
+function openSqlite(path: string, databaseUrl: string): Store {
+  const memory = path === ':memory:';
   if (!memory) mkdirSync(dirname(path), { recursive: true });
-  const raw = new SQLite(memory ? ':memory:' : path);
-  raw.pragma('journal_mode = WAL');
-  raw.pragma('busy_timeout = 5000');
-  raw.pragma('synchronous = NORMAL');
-  raw.pragma('foreign_keys = ON');
+  const raw = new SQLite(path);
+  try {
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('busy_timeout = 5000');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+  } catch (error) {
+    raw.close();
+    throw error;
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
   const prepare: Prepare = (_name, text) => {
     const statement = raw.prepare(text);
     return async (params) => statement.get(...params);
   };
-  return finish(db, 'sqlite', prepare, async (fn) =>
+  return finish(databaseUrl, db, 'sqlite', prepare, async (fn) =>
     // The SQLite driver hands out its single connection exclusively, so BEGIN/COMMIT bracket `fn`.
     db.connection().execute(async (conn) => {
       await sql`BEGIN IMMEDIATE`.execute(conn);
@@ -92,13 +104,19 @@ function openPostgres(url: string): Store {
     const numbered = text.replace(/\?/g, () => `$${++n}`);
     return async (values) => (await pool.query({ name, text: numbered, values: [...values] })).rows[0];
   };
-  return finish(db, 'postgres', prepare, (fn) => db.transaction().execute(fn));
+  return finish(url, db, 'postgres', prepare, (fn) => db.transaction().execute(fn));
 }
 
 /** Turns a named query into a runner; each dialect prepares its own way. */
 type Prepare = (name: string, text: string) => (params: readonly unknown[]) => Promise<unknown>;
 
-function finish(db: Kysely<Database>, dialect: Dialect, prepare: Prepare, write: Store['write']): Store {
+function finish(
+  databaseUrl: string,
+  db: Kysely<Database>,
+  dialect: Dialect,
+  prepare: Prepare,
+  write: Store['write'],
+): Store {
   const prepared = new Map<string, ReturnType<Prepare>>();
   return {
     db,
@@ -118,9 +136,131 @@ function finish(db: Kysely<Database>, dialect: Dialect, prepare: Prepare, write:
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error, results } = await migrator.migrateToLatest();
-      if (error) throw error instanceof Error ? error : new Error(String(error));
+      // The first query of every process: an unreachable or unwritable database shows up here.
+      if (error) throw storeOpenError(databaseUrl, error instanceof Error ? error : new Error(String(error)));
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     },
     close: () => db.destroy(),
   };
+}
+
+/** Migrations recorded in the database, oldest first, and how many this build knows. */
+export async function migrationState(db: Kysely<Database>): Promise<{ applied: string[]; known: number }> {
+  const all = await new Migrator({ db, provider: migrationProvider }).getMigrations();
+  return { applied: all.filter((m) => m.executedAt !== undefined).map((m) => m.name), known: all.length };
+}
+
+/** Where DATABASE_URL points, in words an operator can check; never with the password. */
+export interface DatabaseLocation {
+  dialect: Dialect;
+  /** Absolute path of the SQLite file (relative paths resolve from the working directory); undefined in memory and for PostgreSQL. */
+  file: string | undefined;
+  /** `/srv/latchkey/data/latchkey.db`, `SQLite in memory`, `PostgreSQL db.example:5432/latchkey (user latchkey)`. */
+  label: string;
+}
+
+export function locateDatabase(databaseUrl: string): DatabaseLocation {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(databaseUrl);
+    } catch {
+      url = undefined;
+    }
+    const user = url?.username ? ` (user ${decodeURIComponent(url.username)})` : '';
+    const place = url ? `${url.host || 'localhost'}${url.pathname}` : redactDatabaseUrl(databaseUrl);
+    return { dialect: 'postgres', file: undefined, label: `PostgreSQL ${place}${user}` };
+  }
+  if (databaseUrl.startsWith('sqlite:')) {
+    const path = databaseUrl.slice('sqlite:'.length);
+    if (path === ':memory:') return { dialect: 'sqlite', file: undefined, label: 'SQLite in memory' };
+    if (path !== '') {
+      const file = resolve(path);
+      return { dialect: 'sqlite', file, label: file };
+    }
+  }
+  throw new ConfigError(
+    'DATABASE_URL',
+    `${JSON.stringify(redactDatabaseUrl(databaseUrl))} must be sqlite:PATH or postgres://…`,
+    'sqlite:./data/latchkey.db',
+  );
+}
+
+/** `postgres://user:***@host/db`: the URL as it may be shown in errors and logs. */
+export function redactDatabaseUrl(databaseUrl: string): string {
+  return databaseUrl.replace(/(\/\/[^/?#@:]*:)[^/?#@]*@/, '$1***@');
+}
+
+const PG_EXAMPLE = 'postgres://latchkey:PASSWORD@db.example:5432/latchkey';
+const SQLITE_EXAMPLE = 'sqlite:/var/lib/latchkey/latchkey.db';
+/** Network failures: the server is not there (or not reachable from here). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+]);
+/** Why a SQLite file could not be opened or written, by error code (Node's or SQLite's). */
+const SQLITE_REASONS: Record<string, string> = {
+  ENOTDIR: 'a part of its directory path is a file, not a directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  SQLITE_CANTOPEN: 'the file cannot be opened or created; check that its directory exists and is writable',
+  SQLITE_PERM: 'permission denied',
+  SQLITE_READONLY: 'the file or its directory is read-only',
+  SQLITE_NOTADB: 'the file is not an SQLite database',
+  SQLITE_CORRUPT: 'the file is damaged',
+  SQLITE_FULL: 'the disk is full',
+};
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string') return code;
+  // Node reports every address it tried (IPv6 and IPv4 of `localhost`) as an AggregateError.
+  return Array.isArray(errors) ? errorCode(errors[0]) : undefined;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof AggregateError && !error.message)
+    return error.errors.map((e: unknown) => errorText(e)).join('; ');
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Turns a failure to open or reach the database into a ConfigError naming DATABASE_URL (SECURITY R9);
+ * other errors (a bug in a migration, say) pass through unchanged.
+ */
+export function storeOpenError(databaseUrl: string, error: unknown): unknown {
+  if (error instanceof ConfigError) return error;
+  const code = errorCode(error) ?? '';
+  const where = locateDatabase(databaseUrl);
+  if (where.dialect === 'postgres') {
+    let password = '';
+    try {
+      password = decodeURIComponent(new URL(databaseUrl).password);
+    } catch {}
+    const detail = password ? errorText(error).split(password).join('***') : errorText(error);
+    const at = `PostgreSQL at ${redactDatabaseUrl(databaseUrl)}`;
+    if (UNREACHABLE.has(code))
+      return new ConfigError('DATABASE_URL', `${at} is unreachable (${detail})`, PG_EXAMPLE);
+    // Class 28: invalid authorization; 3D000: no such database.
+    if (code.startsWith('28') || code === '3D000')
+      return new ConfigError('DATABASE_URL', `${at} refused the connection (${detail})`, PG_EXAMPLE);
+    return error;
+  }
+  const reason =
+    SQLITE_REASONS[code] ?? (code.startsWith('SQLITE_READONLY') ? SQLITE_REASONS.SQLITE_READONLY : undefined);
+  if (where.file && reason)
+    return new ConfigError(
+      'DATABASE_URL',
+      `cannot open the SQLite database ${where.file}: ${reason}`,
+      SQLITE_EXAMPLE,
+    );
+  return error;
 }
