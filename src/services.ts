@@ -4,20 +4,20 @@
  */
 import type { Config } from './config.js';
 import { ClientInfoService } from './indieauth/client-info.js';
+import { ClientPolicy } from './indieauth/client-policy.js';
 import { discoverAuthorizationEndpoint, discoverSite } from './indieauth/discovery.js';
 import { createLogger, type Logger } from './log.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
 import { createFetcher } from './net/fetch.js';
 import type { Fetcher } from './net/types.js';
-import { emailMethod } from './signin/methods/email.js';
-import { indieAuthMethod } from './signin/methods/indieauth.js';
-import { pgpMethod } from './signin/methods/pgp.js';
+import { createMethods } from './signin/methods/index.js';
 import { RateLimiter } from './signin/rate-limit.js';
 import { SignInService } from './signin/service.js';
 import { openStore, type Store } from './store/db.js';
 import { putSettingIfAbsent } from './store/settings.js';
 import { AccessTokenService } from './tokens/access-tokens.js';
 import { CodeService } from './tokens/codes.js';
+import { GrantService } from './tokens/grants.js';
 import type { DiscoverAuthorizationEndpoint } from './tokens/mintoken.js';
 import { RefreshTokenService } from './tokens/refresh-tokens.js';
 import { ResourceServerService } from './tokens/resource-servers.js';
@@ -33,6 +33,10 @@ export interface Services {
   /** Undefined when the operator turned refresh tokens off (`REFRESH_TOKENS=false`). */
   refreshTokens: RefreshTokenService | undefined;
   codes: CodeService;
+  /** List and revoke grants (PROTOCOL §13, §14): the CLI, routes and account page call only this. */
+  grants: GrantService;
+  /** The operator's client policy, enforced at sign-in, redemption, refresh and verification (A10). */
+  clientPolicy: ClientPolicy;
   resourceServers: ResourceServerService;
   discover: DiscoverAuthorizationEndpoint;
   /** Client information from client_id documents, cached and coalesced (PROTOCOL §6). */
@@ -76,17 +80,30 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         logger,
       });
   const fetcher: Fetcher = overrides.fetcher ?? (owned as Fetcher);
-  const tokens = new AccessTokenService({ store, tokenTtl: config.tokenTtl, clock: overrides.clock });
+  const grants = new GrantService({ store, clock: overrides.clock });
+  const clientPolicy = new ClientPolicy({ store, issuer: config.publicUrl, grants });
+  const tokens = new AccessTokenService({
+    store,
+    tokenTtl: config.tokenTtl,
+    policy: clientPolicy,
+    clock: overrides.clock,
+  });
   const resourceServers = new ResourceServerService(store, overrides.clock);
   const refreshTokens = config.refreshTokens
-    ? new RefreshTokenService(store, tokens, config.refreshTokenTtl)
+    ? new RefreshTokenService(store, tokens, config.refreshTokenTtl, { grants, policy: clientPolicy })
     : undefined;
-  const codes = new CodeService({ store, tokens, refreshTokens, codeTtl: config.codeTtl });
+  const codes = new CodeService({
+    store,
+    tokens,
+    refreshTokens,
+    grants,
+    policy: clientPolicy,
+    codeTtl: config.codeTtl,
+  });
   const clientInfo = new ClientInfoService({ store, fetcher, clock: overrides.clock, logger });
   const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
   const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, config.publicUrl);
   const limits = new RateLimiter(store, clock);
-  const serviceHost = new URL(config.publicUrl).host;
   const discover = (me: string) => discoverSite(me, fetcher);
   const signIn = new SignInService({
     config,
@@ -98,11 +115,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     clock,
     discover,
     allowNoPkce: config.allowNoPkce,
-    methods: [
-      indieAuthMethod({ fetcher, issuer: config.publicUrl, secrets, discover }),
-      emailMethod({ store, mailer, limits, clock, serviceHost }),
-      pgpMethod({ fetcher, clock, serviceHost }),
-    ],
+    methods: createMethods({ config, store, fetcher, mailer, limits, clock, secrets, discover }),
   });
 
   return {
@@ -113,6 +126,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     tokens,
     refreshTokens,
     codes,
+    grants,
+    clientPolicy,
     resourceServers,
     secrets,
     discover: (me) => discoverAuthorizationEndpoint(me, fetcher),

@@ -13,7 +13,7 @@ import { clientAuthorizationUrl } from '../indieauth/authorization-request.js';
 import { OAuthError } from '../indieauth/errors.js';
 import { s256 } from '../indieauth/pkce.js';
 import type { Services } from '../services.js';
-import { CALLBACK_PATH } from '../signin/methods/indieauth.js';
+import { CALLBACK_PATH } from '../signin/methods/indieauth/index.js';
 import { signValue, verifySigned } from '../signin/session.js';
 import { constantTimeEqual, randomToken } from '../tokens/secrets.js';
 import { DemoCodePage, DemoResultPage } from '../views/pages/demo.js';

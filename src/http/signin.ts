@@ -11,7 +11,6 @@ import type { Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { InvalidRequest } from '../indieauth/errors.js';
 import { describeScope } from '../indieauth/scopes.js';
-import { createAllowList } from '../net/address.js';
 import type { Services } from '../services.js';
 import type { Screen, SessionHandle } from '../signin/service.js';
 import {
@@ -30,6 +29,7 @@ import {
   NoMethodsPage,
   SignInFormPage,
 } from '../views/pages/signin.js';
+import { clientIpResolver } from './client-ip.js';
 import { MAX_FORM_BYTES, type Params, parseParams } from './form.js';
 import { renderPage } from './pages.js';
 import { redirectTo } from './redirect.js';
@@ -64,28 +64,10 @@ function parseQuietly(text: string, multiline?: ReadonlySet<string>): PageForm {
 export function signInRoutes(app: Hono, services: Services): void {
   const { config, signIn } = services;
   const issuerOrigin = new URL(config.publicUrl).origin;
-  const proxies = createAllowList(config.trustProxy);
   const cookieName = sessionCookieName(config.publicUrl);
 
   /** The client's address; `X-Forwarded-For` counts only from a trusted proxy (SECURITY R5). */
-  const clientIp = (c: Context): string => {
-    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-    let ip = incoming?.socket?.remoteAddress ?? 'unknown';
-    const forwarded = c.req.header('x-forwarded-for');
-    if (forwarded && proxies.allowsAddress(ip)) {
-      const hops = forwarded
-        .split(',')
-        .map((hop) => hop.trim())
-        .filter(Boolean);
-      // The rightmost address a trusted proxy did not add is the client.
-      while (hops.length > 0) {
-        const hop = hops.pop() as string;
-        ip = hop;
-        if (!proxies.allowsAddress(hop)) break;
-      }
-    }
-    return ip;
-  };
+  const clientIp = clientIpResolver(config.trustProxy);
 
   const session = (c: Context): SessionHandle => {
     const found = openSession(getCookie(c, cookieName), services.secrets);
@@ -181,7 +163,7 @@ export function signInRoutes(app: Hono, services: Services): void {
   formRoute('/signin/consent', (handle, form) => signIn.consent(handle, form.get('step') ?? '', form));
   formRoute('/signin/step/:kind', async (handle, form, c) => {
     const kind = c.req.param('kind') ?? '';
-    if (!signIn.isMethodStep(kind) || kind === 'indieauth.callback') {
+    if (!signIn.isMethodStep(kind) || kind.endsWith('.callback')) {
       return {
         kind: 'problem',
         title: 'Unknown step',
@@ -192,20 +174,17 @@ export function signInRoutes(app: Hono, services: Services): void {
     return signIn.methodStep(handle, kind, form.get('step') ?? '', form, clientIp(c));
   });
 
-  // The person's own IndieAuth server sends the browser back here; `state` is the step token (E5).
-  app.get('/signin/indieauth/callback', async (c) => {
+  // Upstream servers (a person's own IndieAuth server, a provider) send the browser back here, one
+  // route for every method: `state` is the method's single-use step token `<id>.callback` (E5).
+  app.get('/signin/:id/callback', async (c) => {
     const handle = session(c);
+    const kind = `${c.req.param('id')}.callback`;
+    if (!signIn.isMethodStep(kind)) return refuse(c, handle, 'There is no such sign-in method.');
     const parsed = parseQuietly(new URL(c.req.url).search.slice(1));
     if (!parsed.ok)
-      return refuse(c, handle, `The answer from your IndieAuth server was malformed: ${parsed.reason}`);
+      return refuse(c, handle, `The answer from the sign-in provider was malformed: ${parsed.reason}`);
     const input = parsed.params;
-    const screen = await signIn.methodStep(
-      handle,
-      'indieauth.callback',
-      input.get('state') ?? '',
-      input,
-      clientIp(c),
-    );
+    const screen = await signIn.methodStep(handle, kind, input.get('state') ?? '', input, clientIp(c));
     return show(c, handle, screen, 'get');
   });
 

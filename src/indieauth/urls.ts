@@ -270,7 +270,7 @@ export function displayUrl(url: string): string {
  */
 export function internationalHost(url: string): { unicode: string; ascii: string } | undefined {
   const parsed = parseHttp(url);
-  if (!parsed || !parsed.hostname.split('.').some((label) => label.startsWith('xn--'))) return undefined;
+  if (!parsed?.hostname.split('.').some((label) => label.startsWith('xn--'))) return undefined;
   const unicode = domainToUnicode(parsed.hostname);
   return unicode === '' || unicode === parsed.hostname ? undefined : { unicode, ascii: parsed.hostname };
 }

@@ -8,7 +8,7 @@
 import type { SiteDiscovery } from '../indieauth/discovery.js';
 import { urlEquivalent } from '../indieauth/urls.js';
 import type { Link } from '../net/links.js';
-import type { Candidate, Method } from './types.js';
+import type { AnyMethod, Candidate } from './types.js';
 
 /** True when the site names this Latchkey as its authorization server (the indieauth.com behaviour). */
 export function namesThisServer(site: SiteDiscovery, issuer: string): boolean {
@@ -30,25 +30,35 @@ export function usableLinks(site: SiteDiscovery): Link[] {
   return [...kept, ...extra];
 }
 
-export function findCandidates(site: SiteDiscovery, methods: readonly Method[], issuer: string): Candidate[] {
+/**
+ * The candidates for a site, in link order. A link goes to the first method (registry order) that
+ * recognises it; recognitions that must ask a server (a Mastodon probe) run concurrently, all links
+ * at once (DESIGN: sign-in fetches run concurrently).
+ */
+export async function findCandidates(
+  site: SiteDiscovery,
+  methods: readonly AnyMethod[],
+  issuer: string,
+): Promise<Candidate[]> {
   if (site.authorizationEndpoint && !namesThisServer(site, issuer)) {
     const delegation = methods.find((method) => method.id === 'indieauth');
     const candidate = delegation?.recogniseSite?.(site);
     return candidate ? [candidate] : [];
   }
+  const perLink = await Promise.all(
+    usableLinks(site).map(async (link) => {
+      const answers = await Promise.all(methods.map((method) => method.recognise(link, site)));
+      return answers.find((candidate) => candidate !== undefined);
+    }),
+  );
   const found: Candidate[] = [];
   const seen = new Set<string>();
-  for (const link of usableLinks(site)) {
-    for (const method of methods) {
-      const candidate = method.recognise(link, site);
-      if (!candidate) continue;
-      const key = `${candidate.method} ${candidate.target}`;
-      if (!seen.has(key)) {
-        seen.add(key);
-        found.push(candidate);
-      }
-      break;
-    }
+  for (const candidate of perLink) {
+    if (!candidate) continue;
+    const key = `${candidate.method} ${candidate.target}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    found.push(candidate);
   }
   return found;
 }

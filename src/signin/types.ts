@@ -2,6 +2,8 @@
  * The shapes of the sign-in core (PROTOCOL §9, DESIGN "The sign-in core"): an attempt, the
  * candidates discovery finds, the steps a method asks the browser to take, and the proof it ends with.
  */
+import type { JSX } from 'hono/jsx/jsx-runtime';
+import type { z } from 'zod';
 import type { SiteDiscovery } from '../indieauth/discovery.js';
 import type { Link } from '../net/links.js';
 import type { Profile } from '../tokens/codes.js';
@@ -55,8 +57,8 @@ export interface Attempt {
   /** The profile from the discovered site's h-card (IndieAuth §5.3.4). */
   siteProfile?: Profile;
   method: string | undefined;
-  /** Method-owned JSON (PKCE verifier, challenge text, …). */
-  methodState: Record<string, unknown> | undefined;
+  /** Method-owned JSON (sealed PKCE verifier, challenge text, …); each method parses it with its schema. */
+  methodState: unknown;
   proof: Proof | undefined;
   expiresAt: number;
 }
@@ -75,7 +77,10 @@ export interface Proof {
 /** A page a method asks the browser to show, with the step token its form must post back. */
 export interface StepPage {
   kind: 'page';
+  /** A view the method declares in `views`. */
   view: string;
+  /** The step kind the page's form posts to (`/signin/step/<stepKind>`). */
+  stepKind: string;
   step: string;
   data: Record<string, string>;
   /** A plain-words problem with the last input (wrong code, bad signature), shown above the form. */
@@ -90,28 +95,52 @@ export type StepOutcome =
   /** The attempt cannot go on; the page says why and what to do. */
   | { kind: 'failed'; title: string; message: string; next?: string };
 
+/** Props of a method's page component (src/signin/methods/<id>/page.tsx). */
+export interface MethodViewProps {
+  client: import('./service.js').ClientView;
+  me: string;
+  page: StepPage;
+  /** Where the page's form posts. */
+  action: string;
+}
+
+export type MethodView = (props: MethodViewProps) => JSX.Element;
+
 /** What a method may use; handed in by the sign-in service. */
-export interface MethodContext {
+export interface MethodContext<S> {
   attempt: Attempt;
+  /** The method's state, as its schema read it; undefined before `saveState` or when unreadable. */
+  state: S | undefined;
   /** Issues a typed step token for this attempt's session. */
   issueStep(kind: string): Promise<string>;
   /** Saves method-owned state on the attempt. */
-  saveState(state: Record<string, unknown>): Promise<void>;
+  saveState(state: S): Promise<void>;
   /** The client's IP, for per-IP limits. */
   clientIp: string;
 }
 
 /**
- * A sign-in method (DESIGN "Methods share one small interface"): recognise links on a site, start,
- * and take the browser's next input until it proves the identity or fails.
+ * A sign-in method (DESIGN "Methods"): only its differences. It recognises links on a site, starts,
+ * and takes the browser's next input until it proves the identity or fails. Routing, step tokens,
+ * state storage, the callback route and the back-link rule are shared.
  */
-export interface Method {
+export interface Method<S = unknown> {
   id: string;
+  /** The provider's name for people: "GitHub", "email". */
+  name: string;
   /** Step kinds this method accepts; a token issued for another kind never reaches it (SECURITY F9). */
   steps: readonly string[];
-  recognise(link: Link, site: SiteDiscovery): Candidate | undefined;
+  /** The shape of its stored state (DESIGN: typed method state, never a loose record). */
+  state: z.ZodType<S>;
+  /** Its pages, by view name. */
+  views?: Readonly<Record<string, MethodView>>;
+  recognise(link: Link, site: SiteDiscovery): Candidate | undefined | Promise<Candidate | undefined>;
   /** Methods that come from the site as a whole (its own IndieAuth server) rather than one link. */
   recogniseSite?(site: SiteDiscovery): Candidate | undefined;
-  start(ctx: MethodContext, candidate: Candidate): Promise<StepOutcome>;
-  step(ctx: MethodContext, kind: string, input: ReadonlyMap<string, string>): Promise<StepOutcome>;
+  start(ctx: MethodContext<S>, candidate: Candidate): Promise<StepOutcome>;
+  step(ctx: MethodContext<S>, kind: string, input: ReadonlyMap<string, string>): Promise<StepOutcome>;
 }
+
+/** A method whose state type is not known here (the registry holds several). */
+// biome-ignore lint/suspicious/noExplicitAny: the registry's members each narrow their own state.
+export type AnyMethod = Method<any>;

@@ -4,7 +4,7 @@
  * document and the metadata for the authorization endpoint (PROTOCOL §11).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mailtoAddress, newEmailCode, normaliseEmailCode } from '../../src/signin/methods/email.js';
+import { mailtoAddress, newEmailCode, normaliseEmailCode } from '../../src/signin/methods/email/index.js';
 import { RateLimiter } from '../../src/signin/rate-limit.js';
 import { newSession, openSession, sealSession, sessionCookieHeader } from '../../src/signin/session.js';
 import { clientApp, homepage, startFixtureWeb } from '../fixtures/sites.js';

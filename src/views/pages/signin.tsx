@@ -4,22 +4,12 @@
  * remote string (client name, link text, addresses) is escaped by JSX (SECURITY E7), only `https:`
  * logos are shown, and every form works without JavaScript.
  */
-import type { Child } from 'hono/jsx';
 import { displayUrl, internationalHost } from '../../indieauth/urls.js';
 import type { Link } from '../../net/links.js';
 import type { ClientView, IdentityView } from '../../signin/service.js';
-import type { Candidate, Proof, StepPage } from '../../signin/types.js';
+import type { Candidate, MethodView, Proof, StepPage } from '../../signin/types.js';
 import { Layout } from '../layout.js';
-
-const METHOD_NAMES: Record<string, string> = {
-  indieauth: 'your IndieAuth server',
-  email: 'email',
-  pgp: 'PGP',
-};
-
-export function methodName(method: string): string {
-  return METHOD_NAMES[method] ?? method;
-}
+import { ClientSummary, Problem, Step } from '../sign-in-parts.js';
 
 /** A domain named in the client's display name that is not the client's own host (SECURITY E8). */
 export function lookalikeName(client: ClientView): string | undefined {
@@ -30,56 +20,6 @@ export function lookalikeName(client: ClientView): string | undefined {
     if (named !== host && !host.endsWith(`.${named}`)) return named;
   }
   return undefined;
-}
-
-function ClientSummary({ client, verb }: { client: ClientView; verb: string }) {
-  const name = client.name ?? displayUrl(client.clientId);
-  return (
-    <section class="client" aria-label="The app">
-      {client.logoUri?.startsWith('https:') ? (
-        <img src={client.logoUri} alt="" width="48" height="48" />
-      ) : null}
-      <p>
-        {verb} <strong>{name}</strong>
-        {client.name ? (
-          <>
-            <br />
-            <span class="muted">
-              at <code>{displayUrl(client.clientId)}</code>
-            </span>
-          </>
-        ) : null}
-      </p>
-      <InternationalHostWarning url={client.clientId} />
-    </section>
-  );
-}
-
-/**
- * SECURITY E8: an internationalised host is shown in both spellings, with a warning, because
- * letters of other alphabets can pass for a familiar name (`аpple.example` with a Cyrillic а).
- */
-function InternationalHostWarning({ url }: { url: string }) {
-  const host = internationalHost(url);
-  return host ? (
-    <p class="problem" role="alert">
-      The app's address uses international letters: <code>{host.unicode}</code>, spelled{' '}
-      <code>{host.ascii}</code> in plain letters. Letters from other alphabets can imitate a familiar name;
-      make sure this is the app you meant.
-    </p>
-  ) : null;
-}
-
-function Problem({ text }: { text?: string | undefined }) {
-  return text ? (
-    <p class="problem" role="alert">
-      {text}
-    </p>
-  ) : null;
-}
-
-function Step({ token }: { token: string }) {
-  return <input type="hidden" name="step" value={token} />;
 }
 
 function SiteForm({
@@ -167,14 +107,14 @@ export function ContinuePage(props: {
   otherStep: string;
   client: ClientView;
   me: string;
-  method: string;
+  methodName: string;
 }) {
   return (
     <Layout title={`Continue as ${displayUrl(props.me)}`}>
       <h1>Continue as {displayUrl(props.me)}?</h1>
       <ClientSummary client={props.client} verb="You are signing in to" />
       <p>
-        This browser already proved <strong>{displayUrl(props.me)}</strong> with {methodName(props.method)}.
+        This browser already proved <strong>{displayUrl(props.me)}</strong> with {props.methodName}.
       </p>
       <form method="post" action="/signin/continue" class="stack">
         <Step token={props.step} />
@@ -211,88 +151,17 @@ export function ChooserPage(props: {
   );
 }
 
-function MethodShell(props: {
-  title: string;
-  client: ClientView;
-  me: string;
-  problem?: string | undefined;
-  children?: Child;
-}) {
+/** A method's own page (its view comes from the method's folder, src/signin/methods/<id>/page.tsx). */
+export function MethodPage(props: { client: ClientView; me: string; page: StepPage; view: MethodView }) {
+  const View = props.view;
   return (
-    <Layout title={props.title}>
-      <h1>{props.title}</h1>
-      <ClientSummary client={props.client} verb={`Signing in as ${displayUrl(props.me)} to`} />
-      <Problem text={props.problem} />
-      {props.children}
-    </Layout>
+    <View
+      client={props.client}
+      me={props.me}
+      page={props.page}
+      action={`/signin/step/${props.page.stepKind}`}
+    />
   );
-}
-
-export function MethodPage(props: { client: ClientView; me: string; page: StepPage }) {
-  const { page } = props;
-  const action = `/signin/step/${stepKind(page.view)}`;
-  if (page.view === 'email-send') {
-    return (
-      <MethodShell title="Sign in by email" client={props.client} me={props.me} problem={page.problem}>
-        <p>
-          Your site links to <strong>{page.data.address}</strong>. Latchkey will email a one-time code there.
-        </p>
-        <form method="post" action={action} class="stack">
-          <Step token={page.step} />
-          <button type="submit">Send me a code</button>
-        </form>
-      </MethodShell>
-    );
-  }
-  if (page.view === 'email-code') {
-    return (
-      <MethodShell title="Enter the code" client={props.client} me={props.me} problem={page.problem}>
-        <p>
-          A code is on its way to <strong>{page.data.address}</strong>. It works for 10 minutes, in this
-          browser.
-        </p>
-        <form method="post" action={action} class="stack">
-          <Step token={page.step} />
-          <label for="code">Code from the email</label>
-          <input
-            id="code"
-            name="code"
-            type="text"
-            autocomplete="one-time-code"
-            autocapitalize="characters"
-            spellcheck={false}
-            required
-          />
-          <button type="submit">Sign in</button>
-        </form>
-      </MethodShell>
-    );
-  }
-  // pgp
-  return (
-    <MethodShell title="Sign in with PGP" client={props.client} me={props.me} problem={page.problem}>
-      <p>
-        Your site links to the PGP key <code>{page.data.keyUrl}</code>. Sign this text with it:
-      </p>
-      <pre id="challenge">{page.data.challenge}</pre>
-      <p>
-        For example, save the text as <code>challenge.txt</code>, run{' '}
-        <code>gpg --clearsign challenge.txt</code>, and paste the whole of <code>challenge.txt.asc</code>{' '}
-        below.
-      </p>
-      <form method="post" action={action} class="stack">
-        <Step token={page.step} />
-        <label for="signed">Signed challenge</label>
-        <textarea id="signed" name="signed" rows={12} spellcheck={false} required></textarea>
-        <button type="submit">Verify signature</button>
-      </form>
-    </MethodShell>
-  );
-}
-
-/** The step kind each method page posts (the route hands it to the method that owns it). */
-function stepKind(view: string): string {
-  return { 'email-send': 'email.send', 'email-code': 'email.verify', pgp: 'pgp.verify' }[view] ?? view;
 }
 
 export function NoMethodsPage(props: { me: string; links: Link[]; notes: string[]; startAgain: string }) {
@@ -338,6 +207,7 @@ export function ConsentPage(props: {
   client: ClientView;
   me: string;
   proof: Proof;
+  methodName: string;
   scope: string[];
   noPkce: boolean;
   describe: (scope: string) => string;
@@ -374,8 +244,7 @@ export function ConsentPage(props: {
         ) : null}
         <dt>Signed in as</dt>
         <dd>
-          <strong>{displayUrl(props.me)}</strong>{' '}
-          <span class="muted">({methodName(props.proof.method)})</span>
+          <strong>{displayUrl(props.me)}</strong> <span class="muted">({props.methodName})</span>
         </dd>
       </dl>
       {lookalike ? (

@@ -6,12 +6,14 @@
  * Sends are rate-limited per address and per client IP (SECURITY R5).
  */
 import { randomInt } from 'node:crypto';
-import type { Mailer } from '../../mail/mailer.js';
-import type { Store } from '../../store/db.js';
-import { findEmailCode, putEmailCode, takeEmailTry, useEmailCode } from '../../store/signin.js';
-import { constantTimeEqual, sha256 } from '../../tokens/secrets.js';
-import type { RateLimiter } from '../rate-limit.js';
-import type { Candidate, Method, MethodContext, StepOutcome } from '../types.js';
+import { z } from 'zod';
+import type { Mailer } from '../../../mail/mailer.js';
+import type { Store } from '../../../store/db.js';
+import { findEmailCode, putEmailCode, takeEmailTry, useEmailCode } from '../../../store/signin.js';
+import { constantTimeEqual, sha256 } from '../../../tokens/secrets.js';
+import type { RateLimiter } from '../../rate-limit.js';
+import type { Candidate, Method, MethodContext, StepOutcome } from '../../types.js';
+import { emailViews } from './page.js';
 
 /** No 0/O, 1/I/L, so a code read off a phone is typed right. */
 export const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
@@ -61,31 +63,40 @@ export interface EmailMethodOptions {
   serviceHost: string;
 }
 
-export function emailMethod(options: EmailMethodOptions): Method {
+const EmailState = z.object({ address: z.string() });
+type EmailState = z.infer<typeof EmailState>;
+type Ctx = MethodContext<EmailState>;
+
+export function emailMethod(options: EmailMethodOptions): Method<EmailState> {
   const { store, mailer, limits, clock, serviceHost } = options;
 
   const page = async (
-    ctx: MethodContext,
+    ctx: Ctx,
     view: 'email-send' | 'email-code',
     address: string,
     problem?: string,
-  ): Promise<StepOutcome> => ({
-    kind: 'page',
-    view,
-    step: await ctx.issueStep(view === 'email-send' ? 'email.send' : 'email.verify'),
-    data: { address },
-    ...(problem ? { problem } : {}),
-  });
-  const sendPage = (ctx: MethodContext, address: string, problem?: string) =>
-    page(ctx, 'email-send', address, problem);
-  const codePage = (ctx: MethodContext, address: string, problem?: string) =>
-    page(ctx, 'email-code', address, problem);
+  ): Promise<StepOutcome> => {
+    const stepKind = view === 'email-send' ? 'email.send' : 'email.verify';
+    return {
+      kind: 'page',
+      view,
+      stepKind,
+      step: await ctx.issueStep(stepKind),
+      data: { address },
+      ...(problem ? { problem } : {}),
+    };
+  };
+  const sendPage = (ctx: Ctx, address: string, problem?: string) => page(ctx, 'email-send', address, problem);
+  const codePage = (ctx: Ctx, address: string, problem?: string) => page(ctx, 'email-code', address, problem);
 
-  const address = (ctx: MethodContext): string => String(ctx.attempt.methodState?.address ?? '');
+  const address = (ctx: Ctx): string => ctx.state?.address ?? '';
 
   return {
     id: 'email',
+    name: 'email',
     steps: ['email.send', 'email.verify'],
+    state: EmailState,
+    views: emailViews,
 
     recognise(link): Candidate | undefined {
       if (!mailer.enabled || link.rel !== 'me') return undefined;

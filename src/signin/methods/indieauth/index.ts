@@ -5,18 +5,19 @@
  * token endpoint if known (else the authorization endpoint), and accepts another `me` only when that
  * site names the same server throughout (indieauth/remote-code.ts; IndieAuth §5.3.3, SECURITY F1, F10).
  */
-import { clientAuthorizationUrl } from '../../indieauth/authorization-request.js';
-import type { SiteDiscovery } from '../../indieauth/discovery.js';
-import { s256 } from '../../indieauth/pkce.js';
+import { z } from 'zod';
+import { clientAuthorizationUrl } from '../../../indieauth/authorization-request.js';
+import type { SiteDiscovery } from '../../../indieauth/discovery.js';
+import { s256 } from '../../../indieauth/pkce.js';
 import {
   acceptVouchedMe,
   RemoteCodeError,
   redeemRemoteCode,
   vouchingServer,
-} from '../../indieauth/remote-code.js';
-import type { Fetcher } from '../../net/types.js';
-import { openSecret, randomToken, sealSecret } from '../../tokens/secrets.js';
-import type { Candidate, Method, StepOutcome } from '../types.js';
+} from '../../../indieauth/remote-code.js';
+import type { Fetcher } from '../../../net/types.js';
+import { openSecret, randomToken, sealSecret } from '../../../tokens/secrets.js';
+import type { Candidate, Method, StepOutcome } from '../../types.js';
 
 export const CALLBACK_PATH = 'signin/indieauth/callback';
 
@@ -38,13 +39,25 @@ function failed(
   return { kind: 'failed', title: 'Your IndieAuth server did not sign you in', message, next };
 }
 
-export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
+/** What the callback needs: the server as discovery found it, and the sealed PKCE verifier (D7). */
+const IndieAuthState = z.object({
+  verifier: z.string(),
+  authorizationEndpoint: z.string(),
+  tokenEndpoint: z.string().optional(),
+  issuer: z.string().optional(),
+  issRequired: z.literal('true').optional(),
+});
+type IndieAuthState = z.infer<typeof IndieAuthState>;
+
+export function indieAuthMethod(options: IndieAuthMethodOptions): Method<IndieAuthState> {
   const { fetcher, issuer, secrets } = options;
   const callback = new URL(CALLBACK_PATH, issuer).href;
 
   return {
     id: 'indieauth',
+    name: 'your IndieAuth server',
     steps: ['indieauth.callback'],
+    state: IndieAuthState,
 
     recognise: () => undefined,
 
@@ -67,9 +80,13 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
       const verifier = randomToken(48);
       const state = await ctx.issueStep('indieauth.callback');
       // D7: the database alone must not hold the verifier; it is sealed with LATCHKEY_SECRET.
+      const details = candidate.details ?? {};
       await ctx.saveState({
         verifier: sealSecret(VERIFIER_PURPOSE, verifier, secrets),
-        ...candidate.details,
+        authorizationEndpoint: candidate.target,
+        ...(details.tokenEndpoint ? { tokenEndpoint: details.tokenEndpoint } : {}),
+        ...(details.issuer ? { issuer: details.issuer } : {}),
+        ...(details.issRequired === 'true' ? { issRequired: 'true' as const } : {}),
       });
       const url = clientAuthorizationUrl(candidate.target, {
         clientId: issuer,
@@ -83,9 +100,11 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
     },
 
     async step(ctx, _kind, input) {
-      const state = ctx.attempt.methodState ?? {};
-      const endpoint = String(state.authorizationEndpoint ?? '');
-      const expectedIssuer = typeof state.issuer === 'string' ? state.issuer : undefined;
+      const state = ctx.state;
+      if (!state)
+        return failed('This sign-in can no longer be finished here (its saved state is unreadable).');
+      const endpoint = state.authorizationEndpoint;
+      const expectedIssuer = state.issuer;
       const iss = input.get('iss');
       // RFC 9207 §2.4: a known issuer must match; a server that advertises `iss` must send it.
       if (iss !== undefined && expectedIssuer !== undefined && iss !== expectedIssuer) {
@@ -112,11 +131,11 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method {
         {
           issuer: expectedIssuer,
           authorizationEndpoint: endpoint,
-          tokenEndpoint: typeof state.tokenEndpoint === 'string' ? state.tokenEndpoint : undefined,
+          tokenEndpoint: state.tokenEndpoint,
         },
         'token-endpoint',
       );
-      const verifier = openSecret(VERIFIER_PURPOSE, String(state.verifier ?? ''), secrets);
+      const verifier = openSecret(VERIFIER_PURPOSE, state.verifier, secrets);
       if (!server || verifier === undefined) {
         return failed('This sign-in can no longer be finished here (its saved state is unreadable).');
       }

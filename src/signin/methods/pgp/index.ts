@@ -5,9 +5,11 @@
  * attempt moves on when it verifies; a new attempt gets a new nonce).
  */
 import * as openpgp from 'openpgp';
-import { type Fetcher, LIMITS } from '../../net/types.js';
-import { randomToken } from '../../tokens/secrets.js';
-import type { Candidate, Method, MethodContext, StepOutcome } from '../types.js';
+import { z } from 'zod';
+import { type Fetcher, LIMITS } from '../../../net/types.js';
+import { randomToken } from '../../../tokens/secrets.js';
+import type { Candidate, Method, MethodContext, StepOutcome } from '../../types.js';
+import { pgpViews } from './page.js';
 
 export const CHALLENGE_TTL = 10 * 60;
 const MAX_TRIES = 5;
@@ -83,24 +85,36 @@ export interface PgpMethodOptions {
   serviceHost: string;
 }
 
-export function pgpMethod(options: PgpMethodOptions): Method {
+const PgpState = z.object({
+  keyUrl: z.string(),
+  issuedAt: z.number(),
+  tries: z.number(),
+  challenge: z.string(),
+});
+type PgpState = z.infer<typeof PgpState>;
+
+export function pgpMethod(options: PgpMethodOptions): Method<PgpState> {
   const { fetcher, clock, serviceHost } = options;
 
   const page = async (
-    ctx: MethodContext,
-    state: Record<string, unknown>,
+    ctx: MethodContext<PgpState>,
+    state: PgpState,
     problem?: string,
   ): Promise<StepOutcome> => ({
     kind: 'page',
     view: 'pgp',
+    stepKind: 'pgp.verify',
     step: await ctx.issueStep('pgp.verify'),
-    data: { challenge: String(state.challenge), keyUrl: String(state.keyUrl) },
+    data: { challenge: state.challenge, keyUrl: state.keyUrl },
     ...(problem ? { problem } : {}),
   });
 
   return {
     id: 'pgp',
+    name: 'PGP',
     steps: ['pgp.verify'],
+    state: PgpState,
+    views: pgpViews,
 
     recognise(link): Candidate | undefined {
       if (link.rel !== 'pgpkey' || !/^https?:\/\//i.test(link.url)) return undefined;
@@ -120,16 +134,16 @@ export function pgpMethod(options: PgpMethodOptions): Method {
     },
 
     async step(ctx, _kind, input) {
-      const state = ctx.attempt.methodState ?? {};
+      const state = ctx.state;
       const me = ctx.attempt.me ?? '';
-      if (typeof state.challenge !== 'string' || typeof state.keyUrl !== 'string') {
+      if (!state) {
         return {
           kind: 'failed',
           title: 'This sign-in has no challenge',
           message: 'Start the sign-in again.',
         };
       }
-      if (clock() - Number(state.issuedAt) > CHALLENGE_TTL) {
+      if (clock() - state.issuedAt > CHALLENGE_TTL) {
         return {
           kind: 'failed',
           title: 'The challenge has expired',
@@ -137,7 +151,7 @@ export function pgpMethod(options: PgpMethodOptions): Method {
           next: 'Go back to the website you were signing in to and start again for a new challenge.',
         };
       }
-      const tries = Number(state.tries ?? 0) + 1;
+      const tries = state.tries + 1;
       if (tries > MAX_TRIES) {
         return {
           kind: 'failed',

@@ -1,0 +1,46 @@
+/**
+ * The registry of sign-in methods (DESIGN "Methods"): each folder beside this file is one method,
+ * holding only its differences; adding one means adding its folder and one line here. Order
+ * matters: a link goes to the first method that recognises it, and the chooser lists candidates in
+ * the site's link order.
+ */
+import type { Config } from '../../config.js';
+import type { SiteDiscovery } from '../../indieauth/discovery.js';
+import type { Mailer } from '../../mail/mailer.js';
+import type { Fetcher } from '../../net/types.js';
+import type { Store } from '../../store/db.js';
+import type { RateLimiter } from '../rate-limit.js';
+import type { AnyMethod } from '../types.js';
+import { emailMethod } from './email/index.js';
+import { indieAuthMethod } from './indieauth/index.js';
+import { pgpMethod } from './pgp/index.js';
+
+/** Everything a method may be built from. */
+export interface MethodDeps {
+  config: Config;
+  store: Store;
+  fetcher: Fetcher;
+  mailer: Mailer;
+  limits: RateLimiter;
+  clock: () => number;
+  /** LATCHKEY_SECRET keys: the first seals, all open (upstream secrets, SECURITY D7). */
+  secrets: readonly string[];
+  /** Site discovery (PROTOCOL §5), for methods that must look at another site. */
+  discover(me: string): Promise<SiteDiscovery>;
+}
+
+export function createMethods(deps: MethodDeps): AnyMethod[] {
+  const issuer = deps.config.publicUrl;
+  const serviceHost = new URL(issuer).host;
+  return [
+    indieAuthMethod({ fetcher: deps.fetcher, issuer, secrets: deps.secrets, discover: deps.discover }),
+    emailMethod({
+      store: deps.store,
+      mailer: deps.mailer,
+      limits: deps.limits,
+      clock: deps.clock,
+      serviceHost,
+    }),
+    pgpMethod({ fetcher: deps.fetcher, clock: deps.clock, serviceHost }),
+  ];
+}
