@@ -40,6 +40,8 @@ export interface Config {
   /** Operator switch: accept authorization requests without PKCE (legacy clients, SECURITY B6). */
   allowNoPkce: boolean;
   logLevel: LogLevel;
+  /** OAuth providers with credentials (PROTOCOL §9.1); a provider without them is not offered. */
+  providers: ProvidersConfig;
   fetch: {
     connectTimeoutMs: number;
     headersTimeoutMs: number;
@@ -164,6 +166,72 @@ function publicUrl(value: string): string {
   // The issuer is compared as a string (RFC 9207); a query or fragment cannot be part of it.
   if (/[?#]/.test(value)) throw new Invalid('must not have a query (?…) or fragment (#…)');
   return url.href.endsWith('/') ? url.href : `${url.href}/`;
+}
+
+/** Latchkey's OAuth app at one provider (PROTOCOL §9.1). */
+export interface OAuthAppConfig {
+  clientId: string;
+  clientSecret: string;
+  /** The provider's web base URL, no trailing slash (`https://github.com`). */
+  url: string;
+  /** Its API base URL, no trailing slash (`https://api.github.com`; GitLab and Forgejo: the web URL). */
+  apiUrl: string;
+}
+
+export interface ProvidersConfig {
+  github?: OAuthAppConfig;
+  gitlab?: OAuthAppConfig;
+  /** Forgejo/Gitea; the preset is Codeberg (`CODEBERG_*`). */
+  forgejo?: OAuthAppConfig;
+}
+
+/** A provider's base URL: http(s), no query, no trailing slash (paths are kept: GitLab may live under one). */
+function baseUrl(value: string): string {
+  const url = publicUrl(value);
+  return url.replace(/\/+$/, '');
+}
+
+function secretValue(value: string): string {
+  if (/\s/.test(value)) throw new Invalid('must not contain spaces');
+  return value;
+}
+
+/** One provider's credentials: both or neither; the URLs have presets (PROTOCOL §9.1). */
+function oauthApp(
+  env: Env,
+  prefix: string,
+  defaults: { url: string; apiUrl?: string },
+): OAuthAppConfig | undefined {
+  const clientId = read(env, `${prefix}_CLIENT_ID`, 'Iv1.0123456789abcdef', secretValue);
+  const clientSecret = read(env, `${prefix}_CLIENT_SECRET`, 'the secret the provider showed', secretValue);
+  const url = read(env, `${prefix}_URL`, defaults.url, baseUrl) ?? defaults.url;
+  const apiUrl =
+    prefix === 'GITHUB'
+      ? (read(env, 'GITHUB_API_URL', 'https://api.github.com', baseUrl) ?? defaults.apiUrl ?? url)
+      : url;
+  if (clientId === undefined && clientSecret === undefined) return undefined;
+  if (clientId === undefined) {
+    throw new ConfigError(
+      `${prefix}_CLIENT_ID`,
+      `is missing while ${prefix}_CLIENT_SECRET is set`,
+      'Iv1.0123456789abcdef',
+    );
+  }
+  if (clientSecret === undefined) {
+    throw new ConfigError(
+      `${prefix}_CLIENT_SECRET`,
+      `is missing while ${prefix}_CLIENT_ID is set`,
+      'the secret the provider showed',
+    );
+  }
+  return { clientId, clientSecret, url, apiUrl };
+}
+
+function providersFrom(env: Env): ProvidersConfig {
+  const github = oauthApp(env, 'GITHUB', { url: 'https://github.com', apiUrl: 'https://api.github.com' });
+  const gitlab = oauthApp(env, 'GITLAB', { url: 'https://gitlab.com' });
+  const forgejo = oauthApp(env, 'CODEBERG', { url: 'https://codeberg.org' });
+  return { ...(github ? { github } : {}), ...(gitlab ? { gitlab } : {}), ...(forgejo ? { forgejo } : {}) };
 }
 
 function databaseUrl(value: string): string {
@@ -308,6 +376,7 @@ export function loadConfig(env: Env = defaultEnv()): Config {
     refreshTokens: read(env, 'REFRESH_TOKENS', 'false', bool) ?? true,
     allowNoPkce: read(env, 'ALLOW_NO_PKCE', 'false', bool) ?? false,
     logLevel: read(env, 'LOG_LEVEL', 'info', logLevel) ?? 'info',
+    providers: providersFrom(env),
     fetch: {
       connectTimeoutMs: timeout('FETCH_CONNECT_TIMEOUT', '3s'),
       headersTimeoutMs: timeout('FETCH_HEADERS_TIMEOUT', '5s'),

@@ -207,11 +207,40 @@ const m004_signin: Migration = {
   },
 };
 
+/**
+ * Provider instances an operator added (`latchkey providers add gitlab URL`, PROTOCOL §9.1) and
+ * Latchkey's own registrations at Mastodon-API servers (one per host, made on first use). Client
+ * secrets are stored sealed with a key derived from LATCHKEY_SECRET (SECURITY D7).
+ */
+const m005_providers: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('provider_instances')
+      .addColumn('provider', 'text', (c) => c.notNull())
+      .addColumn('base_url', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('client_secret_sealed', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('provider_instances_pk', ['provider', 'base_url'])
+      .execute();
+    await db.schema
+      .createTable('mastodon_apps')
+      .addColumn('host', 'text', (c) => c.primaryKey())
+      .addColumn('redirect_uri', 'text', (c) => c.notNull())
+      .addColumn('scopes', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('client_secret_sealed', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001_foundation,
   '002_codes_and_refresh_tokens': m002_codes_and_refresh_tokens,
   '003_clients': m003_clients,
   '004_signin': m004_signin,
+  '005_providers': m005_providers,
 };
 
 export const migrationProvider: MigrationProvider = {

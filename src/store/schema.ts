@@ -184,6 +184,25 @@ export interface RateLimitsTable {
   expires_at: number;
 }
 
+/** An instance an operator added with `latchkey providers add` (PROTOCOL §9.1); the secret is sealed. */
+export interface ProviderInstancesTable {
+  provider: string;
+  base_url: string;
+  client_id: string;
+  client_secret_sealed: string;
+  created_at: number;
+}
+
+/** Latchkey's registration at one Mastodon-API host (`POST /api/v1/apps`); the secret is sealed. */
+export interface MastodonAppsTable {
+  host: string;
+  redirect_uri: string;
+  scopes: string;
+  client_id: string;
+  client_secret_sealed: string;
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   trusted_endpoints: TrustedEndpointsTable;
@@ -200,4 +219,6 @@ export interface Database {
   session_identities: SessionIdentitiesTable;
   email_codes: EmailCodesTable;
   rate_limits: RateLimitsTable;
+  provider_instances: ProviderInstancesTable;
+  mastodon_apps: MastodonAppsTable;
 }

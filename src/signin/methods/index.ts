@@ -9,8 +9,10 @@ import type { SiteDiscovery } from '../../indieauth/discovery.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Fetcher } from '../../net/types.js';
 import type { Store } from '../../store/db.js';
+import { ProviderInstances } from '../provider-instances.js';
 import type { RateLimiter } from '../rate-limit.js';
 import type { AnyMethod } from '../types.js';
+import { UpstreamOAuth } from '../upstream-oauth.js';
 import { emailMethod } from './email/index.js';
 import { indieAuthMethod } from './indieauth/index.js';
 import { pgpMethod } from './pgp/index.js';
@@ -29,9 +31,29 @@ export interface MethodDeps {
   discover(me: string): Promise<SiteDiscovery>;
 }
 
+/** What provider folders share: the OAuth dance, added instances, the safe fetcher. */
+export interface ProviderDeps {
+  config: Config;
+  store: Store;
+  fetcher: Fetcher;
+  clock: () => number;
+  secrets: readonly string[];
+  upstream: UpstreamOAuth;
+  instances: ProviderInstances;
+}
+
 export function createMethods(deps: MethodDeps): AnyMethod[] {
   const issuer = deps.config.publicUrl;
   const serviceHost = new URL(issuer).host;
+  const providers: ProviderDeps = {
+    config: deps.config,
+    store: deps.store,
+    fetcher: deps.fetcher,
+    clock: deps.clock,
+    secrets: deps.secrets,
+    upstream: new UpstreamOAuth(deps.fetcher, deps.secrets, issuer),
+    instances: new ProviderInstances(deps.store, deps.secrets),
+  };
   return [
     indieAuthMethod({ fetcher: deps.fetcher, issuer, secrets: deps.secrets, discover: deps.discover }),
     emailMethod({
@@ -42,5 +64,17 @@ export function createMethods(deps: MethodDeps): AnyMethod[] {
       serviceHost,
     }),
     pgpMethod({ fetcher: deps.fetcher, clock: deps.clock, serviceHost }),
+    // Providers: one line each; their folders hold everything else.
+    ...providerMethods(providers),
   ];
+}
+
+/**
+ * The provider folders, in registry order: each exports a factory that returns its method, or none
+ * when it is not configured (PROTOCOL §9.1: a provider without credentials is not offered).
+ */
+const PROVIDERS: ReadonlyArray<(deps: ProviderDeps) => AnyMethod[]> = [];
+
+function providerMethods(deps: ProviderDeps): AnyMethod[] {
+  return PROVIDERS.flatMap((create) => create(deps));
 }

@@ -1,0 +1,203 @@
+/**
+ * Latchkey as an OAuth client of a provider (GitHub, GitLab, Forgejo, Mastodon): the authorization
+ * code flow with PKCE S256 (RFC 7636) and `state` (RFC 6749 §10.12), written once for every provider
+ * on oauth4webapi (RFC 6749 §4.1, RFC 7009 revocation), with every request going through Latchkey's
+ * safe fetcher (`customFetch`: SSRF guard, deadlines, caps — PROTOCOL §4).
+ *
+ * `state` is the method's single-use step token `<id>.callback`, bound to the browser session and
+ * the attempt by the sign-in core (SECURITY E5, F11), so oauth4webapi's own state check is skipped
+ * here; the PKCE verifier is stored sealed with LATCHKEY_SECRET (SECURITY D7).
+ */
+import * as oauth from 'oauth4webapi';
+import { s256 } from '../indieauth/pkce.js';
+import { FetchError, type Fetcher, LIMITS } from '../net/types.js';
+import { openSecret, randomToken, sealSecret } from '../tokens/secrets.js';
+
+/** A provider's OAuth endpoints and Latchkey's registration with it. */
+export interface OAuthClient {
+  /** For people: "GitHub", "mastodon.social". */
+  name: string;
+  /** The provider's base URL; oauth4webapi's `issuer` (providers here publish no metadata). */
+  issuer: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  revocationEndpoint?: string;
+  clientId: string;
+  clientSecret: string;
+  /** RFC 6749 §2.3.1: `post` sends the secret in the form (GitHub, GitLab, Forgejo, Mastodon accept it). */
+  auth?: 'post' | 'basic';
+}
+
+/** A refusal in plain words that names the provider (PROTOCOL §9.1: never a 500). */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+}
+
+const VERIFIER_PURPOSE = 'upstream-oauth-pkce-verifier';
+
+export type OAuthFetch = (
+  url: string,
+  options: oauth.CustomFetchOptions<string, unknown>,
+) => Promise<Response>;
+
+/** Adapts the safe fetcher to the fetch signature oauth4webapi calls. */
+export function customFetch(fetcher: Fetcher): OAuthFetch {
+  return async (url, options) => {
+    const headers = new Headers(options.headers);
+    const accept = headers.get('accept') ?? 'application/json';
+    const contentType = headers.get('content-type') ?? undefined;
+    headers.delete('accept');
+    headers.delete('content-type');
+    headers.delete('user-agent');
+    const body = options.body === undefined || options.body === null ? undefined : String(options.body);
+    const result = await fetcher(url, {
+      method: options.method === 'POST' ? 'POST' : 'GET',
+      accept,
+      maxBytes: LIMITS.json,
+      maxRedirects: 0,
+      headers: Object.fromEntries(headers),
+      ...(body !== undefined ? { body } : {}),
+      ...(contentType ? { contentType } : {}),
+    });
+    return new Response(result.status === 204 || result.status === 304 ? null : result.body, {
+      status: result.status,
+      headers: result.headers,
+    });
+  };
+}
+
+function server(client: OAuthClient): oauth.AuthorizationServer {
+  return {
+    issuer: client.issuer,
+    authorization_endpoint: client.authorizationEndpoint,
+    token_endpoint: client.tokenEndpoint,
+    ...(client.revocationEndpoint ? { revocation_endpoint: client.revocationEndpoint } : {}),
+  };
+}
+
+function clientAuth(client: OAuthClient): oauth.ClientAuth {
+  return client.auth === 'basic'
+    ? oauth.ClientSecretBasic(client.clientSecret)
+    : oauth.ClientSecretPost(client.clientSecret);
+}
+
+export interface BeganAuthorization {
+  url: string;
+  /** Keep in the method state; only `finish` can open it. */
+  sealedVerifier: string;
+}
+
+export class UpstreamOAuth {
+  constructor(
+    private readonly fetcher: Fetcher,
+    private readonly secrets: readonly string[],
+    private readonly issuer: string,
+  ) {}
+
+  /** PROTOCOL §9.1: `ISSUER + "signin/<id>/callback"`, which operators register with the provider. */
+  callbackUrl(methodId: string): string {
+    return new URL(`signin/${methodId}/callback`, this.issuer).href;
+  }
+
+  private options(url: string) {
+    return {
+      [oauth.customFetch]: customFetch(this.fetcher),
+      [oauth.allowInsecureRequests]: url.startsWith('http:'),
+    };
+  }
+
+  /** The provider's authorization URL: `response_type=code`, PKCE S256, `state`, and `extra`. */
+  begin(
+    methodId: string,
+    client: OAuthClient,
+    state: string,
+    extra: Record<string, string | undefined> = {},
+  ): BeganAuthorization {
+    const verifier = randomToken(48);
+    const url = new URL(client.authorizationEndpoint);
+    url.searchParams.set('response_type', 'code');
+    url.searchParams.set('client_id', client.clientId);
+    url.searchParams.set('redirect_uri', this.callbackUrl(methodId));
+    url.searchParams.set('state', state);
+    url.searchParams.set('code_challenge', s256(verifier));
+    url.searchParams.set('code_challenge_method', 'S256');
+    for (const [key, value] of Object.entries(extra))
+      if (value !== undefined) url.searchParams.set(key, value);
+    return { url: url.href, sealedVerifier: sealSecret(VERIFIER_PURPOSE, verifier, this.secrets) };
+  }
+
+  /**
+   * The callback: the provider's error or code (RFC 6749 §4.1.2), redeemed with the verifier at the
+   * token endpoint. Returns the access token; throws UpstreamError in plain words.
+   */
+  async finish(
+    methodId: string,
+    client: OAuthClient,
+    sealedVerifier: string,
+    callback: ReadonlyMap<string, string>,
+  ): Promise<string> {
+    const verifier = openSecret(VERIFIER_PURPOSE, sealedVerifier, this.secrets);
+    if (verifier === undefined) throw new UpstreamError('This sign-in can no longer be finished here.');
+    const as = server(client);
+    const registered: oauth.Client = { client_id: client.clientId };
+    let params: URLSearchParams;
+    try {
+      params = oauth.validateAuthResponse(
+        as,
+        registered,
+        new URLSearchParams([...callback]),
+        oauth.skipStateCheck,
+      );
+    } catch (error) {
+      if (error instanceof oauth.AuthorizationResponseError) {
+        const description = error.error_description ? `: ${error.error_description.slice(0, 300)}` : '';
+        throw new UpstreamError(`${client.name} answered "${error.error.slice(0, 100)}"${description}.`);
+      }
+      throw new UpstreamError(`${client.name} sent back an answer Latchkey cannot use.`);
+    }
+    try {
+      const response = await oauth.authorizationCodeGrantRequest(
+        as,
+        registered,
+        clientAuth(client),
+        params,
+        this.callbackUrl(methodId),
+        verifier,
+        this.options(client.tokenEndpoint),
+      );
+      const tokens = await oauth.processAuthorizationCodeResponse(as, registered, response);
+      return tokens.access_token;
+    } catch (error) {
+      throw new UpstreamError(`${client.name} did not accept the sign-in: ${describe(error)}.`);
+    }
+  }
+
+  /** RFC 7009: Latchkey keeps no provider token (PROTOCOL §9.1); a failed revocation is not fatal. */
+  async revoke(client: OAuthClient, accessToken: string): Promise<boolean> {
+    if (!client.revocationEndpoint) return false;
+    try {
+      const response = await oauth.revocationRequest(
+        server(client),
+        { client_id: client.clientId },
+        clientAuth(client),
+        accessToken,
+        this.options(client.revocationEndpoint),
+      );
+      await oauth.processRevocationResponse(response);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** What went wrong with a provider call, in words safe to show (no token, no secret). */
+export function describe(error: unknown): string {
+  if (error instanceof FetchError) return error.message;
+  if (error instanceof oauth.ResponseBodyError) {
+    return `it answered "${error.error.slice(0, 100)}"${error.error_description ? ` (${error.error_description.slice(0, 200)})` : ''}`;
+  }
+  if (error instanceof oauth.OperationProcessingError) return 'its answer was not a valid token response';
+  if (error instanceof Error && error.cause instanceof FetchError) return error.cause.message;
+  return 'the request failed';
+}
