@@ -14,6 +14,7 @@ import { normaliseSignInInput, validateClientId, validateProfileUrl } from './in
 import { silentLogger } from './log.js';
 import { startServer } from './server.js';
 import { createServices, type Services } from './services.js';
+import { ADDABLE_PROVIDERS, type AddableProvider, ProviderInstances } from './signin/provider-instances.js';
 import { allowListMode, type ClientDecision, listClientPolicies } from './store/clients.js';
 import { locateDatabase, migrationState } from './store/db.js';
 import { countRows } from './store/stats.js';
@@ -180,8 +181,7 @@ async function status(cli: Cli): Promise<void> {
     const migrations = await migrationState(s.store.db);
     const counts = await countRows(s.store.db, s.tokens.now());
     const smtp = config.smtpUrl ? new URL(config.smtpUrl) : undefined;
-    // Mirrors the method list in services.ts: email is only offered when SMTP is configured.
-    const methods = ['indieauth', ...(s.mailer.enabled ? ['email'] : []), 'pgp'];
+    const methods = s.signIn.offeredMethods().map((method) => method.id);
     const keys = config.secrets.length;
     const clients =
       counts.clientsAllowed + counts.clientsDenied === 0
@@ -206,7 +206,7 @@ async function status(cli: Cli): Promise<void> {
           ? `configured, ${smtp.protocol}//${smtp.host}${config.mailFrom ? `, sender ${config.mailFrom}` : ''}`
           : 'not configured (SMTP_URL is not set), so sign-in by email is not offered',
       ],
-      ['Sign-in methods', methods.join(', ')],
+      ['Sign-in methods', `${methods.join(', ')}${s.mailer.enabled ? '' : ' (email needs SMTP_URL)'}`],
       ['Access tokens', `${counts.activeAccessTokens} active`],
       ['Grants', `${counts.activeGrants} active`],
       ['Trusted endpoints', String(counts.trustedEndpoints)],
@@ -441,6 +441,76 @@ async function grantsRevoke(cli: Cli, id: string | undefined, options: { me?: st
 }
 
 /** The commander program; without a `cli` it writes to the real process streams. */
+/** `providers add gitlab|forgejo URL --client-id ID --client-secret SECRET` (PROTOCOL §14). */
+async function providersAdd(
+  cli: Cli,
+  provider: string,
+  url: string,
+  options: { clientId: string; clientSecret: string },
+): Promise<void> {
+  const kind = providerArgument(provider);
+  const base = providerUrlArgument(url);
+  await cli.withServices('write', async (s) => {
+    await new ProviderInstances(s.store, s.secrets).add(
+      kind,
+      base,
+      options.clientId,
+      options.clientSecret,
+      s.tokens.now(),
+    );
+    cli.out(
+      `Added ${kind} at ${base}. Register ${new URL(`signin/${kind}/callback`, s.config.publicUrl).href} as the callback URL there.`,
+    );
+  });
+}
+
+async function providersList(cli: Cli): Promise<void> {
+  await cli.withServices('read', async (s) => {
+    const instances = new ProviderInstances(s.store, s.secrets);
+    const offered = new Set(s.signIn.offeredMethods().map((method) => method.id));
+    for (const id of ['github', 'gitlab', 'forgejo', 'mastodon', 'ssh']) {
+      cli.out(`${id.padEnd(9)}${offered.has(id) ? 'offered' : 'not offered (no credentials)'}`);
+    }
+    for (const kind of ADDABLE_PROVIDERS) {
+      for (const app of await instances.list(kind, undefined))
+        cli.out(`  ${kind} instance ${app.url} (client ${app.clientId})`);
+    }
+  });
+}
+
+async function providersRemove(cli: Cli, provider: string, url: string): Promise<void> {
+  const kind = providerArgument(provider);
+  const base = providerUrlArgument(url);
+  await cli.withServices('write', async (s) => {
+    const removed = await new ProviderInstances(s.store, s.secrets).remove(kind, base);
+    cli.out(removed ? `Removed ${kind} at ${base}.` : `${kind} at ${base} was not added.`);
+    if (!removed) cli.exitCode = 1;
+  });
+}
+
+function providerArgument(provider: string): AddableProvider {
+  const found = ADDABLE_PROVIDERS.find((kind) => kind === provider.toLowerCase());
+  if (!found)
+    throw new Error(
+      `${provider} cannot be added: use one of ${ADDABLE_PROVIDERS.join(', ')} (GitHub is configured with GITHUB_*, Mastodon needs nothing).`,
+    );
+  return found;
+}
+
+function providerUrlArgument(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${url} is not a URL. Give the instance's address, e.g. https://gitlab.example`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new Error('The instance must be an http(s) URL.');
+  if (parsed.search || parsed.hash || parsed.username)
+    throw new Error('Give the instance address only, without query, fragment or user name.');
+  return parsed.href.replace(/\/+$/, '');
+}
+
 export function buildProgram(cli: Cli = new Cli()): Command {
   const program = new Command('latchkey')
     .version(VERSION)
@@ -543,6 +613,26 @@ export function buildProgram(cli: Cli = new Cli()): Command {
     .description('revoke a grant by the ID shown in `grants list`, or every grant of --me URL')
     .option('--me <url>', 'revoke every grant for this profile URL')
     .action((id: string | undefined, options: { me?: string }) => grantsRevoke(cli, id, options));
+
+  const providers = program
+    .command('providers')
+    .description('sign-in providers: GitLab and Forgejo instances besides the presets');
+  providers
+    .command('add <provider> <url>')
+    .description('add a gitlab or forgejo instance with the OAuth app registered there')
+    .requiredOption('--client-id <id>', "the OAuth app's client ID")
+    .requiredOption('--client-secret <secret>', "the OAuth app's secret (stored sealed)")
+    .action((provider: string, url: string, options: { clientId: string; clientSecret: string }) =>
+      providersAdd(cli, provider, url, options),
+    );
+  providers
+    .command('list')
+    .description('which providers are offered, and the added instances')
+    .action(() => providersList(cli));
+  providers
+    .command('remove <provider> <url>')
+    .description('remove an added instance')
+    .action((provider: string, url: string) => providersRemove(cli, provider, url));
 
   return program;
 }

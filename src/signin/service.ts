@@ -79,6 +79,11 @@ export class SignInService {
     return this.stepKinds.has(kind);
   }
 
+  /** The methods this server offers, in registry order (`latchkey status`, `/setup`). */
+  offeredMethods(): Array<{ id: string; name: string }> {
+    return this.deps.methods.map((method) => ({ id: method.id, name: method.name }));
+  }
+
   /** A method's name for people; the id when the method is gone (an identity from before an upgrade). */
   methodName(id: string): string {
     return this.methods.get(id)?.name ?? id;

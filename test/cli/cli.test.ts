@@ -146,13 +146,43 @@ describe('latchkey CLI', () => {
       /^Secret: +generated and stored in the database \(settings table, key 'secret'\).*LATCHKEY_SECRET/m,
     );
     expect(out.stdout).toMatch(/^Email \(SMTP\): +not configured/m);
-    expect(out.stdout).toMatch(/^Sign-in methods: +indieauth, pgp$/m);
+    expect(out.stdout).toMatch(/^Sign-in methods: +indieauth, pgp\b.*\(email needs SMTP_URL\)$/m);
     expect(out.stdout).toMatch(/^Access tokens: +0 active$/m);
     expect(out.stdout).toMatch(/^Grants: +0 active$/m);
     expect(out.stdout).toMatch(/^Trusted endpoints: +1$/m);
     expect(out.stdout).toMatch(/^Resource servers: +0$/m);
     expect(out.stdout).toMatch(/^Client policies: +1 allowed, 0 denied \(allow-list mode\)$/m);
     expect(out.stdout).not.toContain('Database: /'); // status is read-only: no "Database:" header line
+  });
+
+  it('providers add | list | remove: an added GitLab instance is listed and its secret is stored sealed (D7)', async () => {
+    const add = await latchkey(
+      'providers',
+      'add',
+      'gitlab',
+      'https://gitlab.example/',
+      '--client-id',
+      'app-123',
+      '--client-secret',
+      'very-secret-value',
+    );
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toContain('Added gitlab at https://gitlab.example');
+    expect(add.stdout).toContain('http://localhost:3000/signin/gitlab/callback');
+    const list = await latchkey('providers', 'list');
+    expect(list.stdout).toContain('gitlab instance https://gitlab.example (client app-123)');
+    expect(list.stdout).not.toContain('very-secret-value');
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(dbFile, { readonly: true });
+    const stored = JSON.stringify(db.prepare('select * from provider_instances').all());
+    db.close();
+    expect(stored).toContain('app-123');
+    expect(stored).not.toContain('very-secret-value');
+    expect((await latchkey('providers', 'add', 'github', 'https://github.example')).code).toBe(1);
+    expect((await latchkey('providers', 'remove', 'gitlab', 'https://gitlab.example')).stdout).toContain(
+      'Removed',
+    );
+    expect((await latchkey('providers', 'remove', 'gitlab', 'https://gitlab.example')).code).toBe(1);
   });
 
   it('first run: status with SMTP and LATCHKEY_SECRET never prints the password or the keys', async () => {

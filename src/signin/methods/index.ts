@@ -16,6 +16,7 @@ import { UpstreamOAuth } from '../upstream-oauth.js';
 import { emailMethod } from './email/index.js';
 import { indieAuthMethod } from './indieauth/index.js';
 import { pgpMethod } from './pgp/index.js';
+import { sshMethods } from './ssh/index.js';
 
 /** Everything a method may be built from. */
 export interface MethodDeps {
@@ -56,13 +57,18 @@ export function createMethods(deps: MethodDeps): AnyMethod[] {
   };
   return [
     indieAuthMethod({ fetcher: deps.fetcher, issuer, secrets: deps.secrets, discover: deps.discover }),
-    emailMethod({
-      store: deps.store,
-      mailer: deps.mailer,
-      limits: deps.limits,
-      clock: deps.clock,
-      serviceHost,
-    }),
+    // Email needs a mail server (SMTP_URL); without one it is not offered at all.
+    ...(deps.mailer.enabled
+      ? [
+          emailMethod({
+            store: deps.store,
+            mailer: deps.mailer,
+            limits: deps.limits,
+            clock: deps.clock,
+            serviceHost,
+          }),
+        ]
+      : []),
     pgpMethod({ fetcher: deps.fetcher, clock: deps.clock, serviceHost }),
     // Providers: one line each; their folders hold everything else.
     ...providerMethods(providers),
@@ -73,7 +79,7 @@ export function createMethods(deps: MethodDeps): AnyMethod[] {
  * The provider folders, in registry order: each exports a factory that returns its method, or none
  * when it is not configured (PROTOCOL §9.1: a provider without credentials is not offered).
  */
-const PROVIDERS: ReadonlyArray<(deps: ProviderDeps) => AnyMethod[]> = [];
+const PROVIDERS: ReadonlyArray<(deps: ProviderDeps) => AnyMethod[]> = [sshMethods];
 
 function providerMethods(deps: ProviderDeps): AnyMethod[] {
   return PROVIDERS.flatMap((create) => create(deps));
