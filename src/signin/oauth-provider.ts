@@ -11,10 +11,19 @@
  *   → revoke the provider token; Latchkey keeps none.
  */
 import { z } from 'zod';
-import type { Fetcher } from '../net/types.js';
-import { type BackLink, findBackLink, type ProfileLink } from './relme.js';
+import type { OAuthAppConfig } from '../config.js';
+import { type Fetcher, LIMITS } from '../net/types.js';
+import type { AddableProvider, ProviderInstances } from './provider-instances.js';
+import { type BackLink, findBackLink, type ProfileLink, urlsInText } from './relme.js';
 import type { Candidate, Method, MethodContext, StepOutcome } from './types.js';
-import { describe, type OAuthClient, UpstreamError, type UpstreamOAuth } from './upstream-oauth.js';
+import {
+  describe,
+  type OAuthClient,
+  oauthErrorCode,
+  ProviderApiError,
+  UpstreamError,
+  type UpstreamOAuth,
+} from './upstream-oauth.js';
 
 /** What a provider reads from a profile. */
 export interface ProviderProfile {
@@ -45,13 +54,20 @@ export interface OAuthProviderSpec {
   id: string;
   /** "GitHub", "GitLab", "Forgejo", "Mastodon". */
   name: string;
+  /** Latchkey's own SVG for the chooser. */
+  icon?: string;
   /** Recognises a rel=me link; may ask the host what it is (a Mastodon probe). */
   recognise(url: string): RecognisedAccount | undefined | Promise<RecognisedAccount | undefined>;
   /** Latchkey's registration at an instance (configured, stored, or made now). */
   client(instance: ProviderInstance): Promise<OAuthClient>;
   /** Extra authorization parameters (scope, allow_signup=false, force_login…). */
   authorizationParams(instance: ProviderInstance, forceLogin: boolean): Record<string, string | undefined>;
-  publicProfile(instance: ProviderInstance, account: string): Promise<ProviderProfile | undefined>;
+  /**
+   * The public profile; undefined when there is no such account; `'not public'` when the instance
+   * shows profiles only to logged-in clients (GoToSocial, Mastodon's DISALLOW_UNAUTHENTICATED_API_ACCESS):
+   * then the checks run only on the authenticated profile, which is the one that proves anything.
+   */
+  publicProfile(instance: ProviderInstance, account: string): Promise<ProviderProfile | undefined | 'not public'>;
   authenticatedProfile(instance: ProviderInstance, accessToken: string): Promise<ProviderProfile>;
   /** Accounts compare this way (GitHub logins are case-insensitive). */
   sameAccount(a: string, b: string): boolean;
@@ -59,8 +75,14 @@ export interface OAuthProviderSpec {
   backLinkHint: string;
   /** Revokes the token when the provider has no RFC 7009 endpoint (GitHub); default: RFC 7009. */
   revoke?(instance: ProviderInstance, client: OAuthClient, accessToken: string): Promise<void>;
-  /** Extra checks on the authenticated profile (Mastodon: the account `url` equals the link). */
+  /** Extra checks on the public and authenticated profiles (Mastodon: the account `url` equals the link). */
   sameProfile?(link: string, profile: ProviderProfile): string | undefined;
+  /**
+   * The token endpoint refused Latchkey's registration (RFC 6749 §5.2 `invalid_client`). A provider
+   * that registers itself (Mastodon) forgets it and answers true: the person is then sent once
+   * more through a fresh registration; never twice (no loop).
+   */
+  clientRejected?(instance: ProviderInstance): Promise<boolean>;
   /** How the evidence names a back-link (Mastodon shows `verified_at`). */
   evidenceNote?(profile: ProviderProfile, backLink: BackLink): string | undefined;
 }
@@ -71,6 +93,8 @@ const ProviderState = z.object({
   account: z.string(),
   link: z.string(),
   verifier: z.string(),
+  /** Set once the flow restarted after a refused registration (`clientRejected`). */
+  retried: z.boolean().optional(),
 });
 type ProviderState = z.infer<typeof ProviderState>;
 
@@ -102,6 +126,7 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
   return {
     id: spec.id,
     name: spec.name,
+    ...(spec.icon ? { icon: spec.icon } : {}),
     steps: [callbackKind],
     state: ProviderState,
 
@@ -114,6 +139,8 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
         target: link.url,
         label: `Sign in with ${spec.name} as ${found.account}`,
         link: link.url,
+        account: found.account,
+        hint: `You log in at ${found.instance.host}; your profile there must link back to your site.`,
         details: { base: found.instance.base, host: found.instance.host, account: found.account },
       };
     },
@@ -125,7 +152,7 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
       const account = details.account ?? '';
       // PROTOCOL §9.1: the public profile is checked first, so a missing back-link is reported
       // before the person logs in at the provider.
-      let profile: ProviderProfile | undefined;
+      let profile: ProviderProfile | undefined | 'not public';
       try {
         profile = await spec.publicProfile(instance, account);
       } catch (error) {
@@ -134,15 +161,19 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
           `Latchkey could not read the ${spec.name} profile ${candidate.link}: ${describe(error)}.`,
         );
       }
-      if (!profile || !spec.sameAccount(profile.account, account)) {
-        return failed(
-          spec,
-          `There is no ${spec.name} account ${account} at ${instance.host}.`,
-          'Check the rel="me" link on your site.',
-        );
+      if (profile !== 'not public') {
+        if (!profile || !spec.sameAccount(profile.account, account)) {
+          return failed(
+            spec,
+            `There is no ${spec.name} account ${account} at ${instance.host}.`,
+            'Check the rel="me" link on your site.',
+          );
+        }
+        const mismatch = spec.sameProfile?.(candidate.link, profile);
+        if (mismatch) return failed(spec, mismatch);
+        if (!(await findBackLink(site, profile.links, deps.fetcher)))
+          return notLinkingBack(site, instance, account);
       }
-      if (!(await findBackLink(site, profile.links, deps.fetcher)))
-        return notLinkingBack(site, instance, account);
       let client: OAuthClient;
       try {
         client = await spec.client(instance);
@@ -177,6 +208,30 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
         client = await spec.client(instance);
         accessToken = await deps.upstream.finish(spec.id, client, state.verifier, input);
       } catch (error) {
+        if (
+          oauthErrorCode(error) === 'invalid_client' &&
+          !state.retried &&
+          spec.clientRejected &&
+          (await spec.clientRejected(instance).catch(() => false))
+        ) {
+          // The code was issued to the refused registration; a fresh one needs a fresh authorization.
+          try {
+            const fresh = await spec.client(instance);
+            const again = deps.upstream.begin(
+              spec.id,
+              fresh,
+              await ctx.issueStep(callbackKind),
+              spec.authorizationParams(instance, ctx.attempt.request.forceLogin),
+            );
+            await ctx.saveState({ ...state, verifier: again.sealedVerifier, retried: true });
+            return { kind: 'redirect', url: again.url };
+          } catch (retry) {
+            return failed(
+              spec,
+              retry instanceof UpstreamError ? retry.message : `Latchkey could not register with ${instance.host}.`,
+            );
+          }
+        }
         return failed(
           spec,
           error instanceof UpstreamError ? error.message : `${spec.name} could not be reached.`,
@@ -222,4 +277,171 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
       }
     },
   };
+}
+
+// ------------------------------------------------------------------------------------------------
+// What provider folders share beyond the dance: recognising `<instance>/<account>` links, reading
+// provider JSON through the safe fetcher, collecting back-link fields, and finding the instances.
+
+/** The instance a registration points at; `host` keeps a path, for GitLab living under one. */
+export function instanceOf(app: Pick<OAuthAppConfig, 'url'>): ProviderInstance {
+  const url = new URL(app.url);
+  return { base: app.url, host: `${url.host}${url.pathname.replace(/\/+$/, '')}` };
+}
+
+/** How one provider spells an account in a profile URL. */
+export interface AccountPattern {
+  /** The whole account name (anchored here, flags kept), e.g. GitHub's `[A-Za-z0-9](-?[A-Za-z0-9]){0,38}`. */
+  account: RegExp;
+  /** Top-level paths that are pages, not accounts (lowercase): `settings`, `explore`, `-`… */
+  reserved: ReadonlySet<string>;
+  /** Accepts `www.` before the instance's host (`www.github.com`). */
+  www?: boolean;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * SECURITY F5: a profile link is `http(s)://<instance host and path>/<account>` with at most one
+ * trailing `/`, matched on the raw link with anchors at both ends — so `github.com.evil.example/alice`
+ * and `evil.example/github.com/alice` are not GitHub, and no query, fragment, port or user name may
+ * ride along. Host and account compare case-insensitively (the providers' names are).
+ */
+export function recogniseProfileUrl(
+  url: string,
+  instances: readonly ProviderInstance[],
+  pattern: AccountPattern,
+): RecognisedAccount | undefined {
+  const account = new RegExp(`^(?:${pattern.account.source})$`, pattern.account.flags);
+  for (const instance of instances) {
+    let base: URL;
+    try {
+      base = new URL(instance.base);
+    } catch {
+      continue;
+    }
+    const prefix = escapeRegExp(`${base.host}${base.pathname.replace(/\/+$/, '')}`);
+    const www = pattern.www ? '(?:www\\.)?' : '';
+    const name = new RegExp(`^https?://${www}${prefix}/([^/?#\\s]+)/?$`, 'i').exec(url)?.[1];
+    if (!name || !account.test(name) || pattern.reserved.has(name.toLowerCase())) continue;
+    return { instance, account: name };
+  }
+  return undefined;
+}
+
+/**
+ * The places a profile may link back from (PROTOCOL §9.1): URL fields as they are, and every URL in
+ * free-text fields as whole tokens (relme.ts `urlsInText`, SECURITY F4). Empty fields are skipped.
+ */
+export function profileLinks(
+  fields: ReadonlyArray<readonly [where: string, value: string | null | undefined]>,
+  texts: ReadonlyArray<readonly [where: string, text: string | null | undefined]> = [],
+): ProfileLink[] {
+  const links: ProfileLink[] = [];
+  for (const [where, value] of fields) {
+    const trimmed = value?.trim();
+    if (trimmed) links.push({ where, value: trimmed });
+  }
+  for (const [where, text] of texts) {
+    for (const found of text ? urlsInText(text) : []) links.push({ where, value: found });
+  }
+  return links;
+}
+
+export interface ProviderRequest {
+  /** `Accept`; default `application/json` (GitHub asks for `application/vnd.github+json`). */
+  accept?: string;
+  headers?: Record<string, string>;
+  /** `undefined`: a 404 answers undefined ("no such account") instead of failing. */
+  notFound?: 'undefined' | 'fail';
+}
+
+/** What a provider said about a failure, when its error body says it in words. */
+function errorWords(body: string): string | undefined {
+  try {
+    const json: unknown = JSON.parse(body);
+    if (json && typeof json === 'object') {
+      const record = json as Record<string, unknown>;
+      for (const key of ['message', 'error_description', 'error']) {
+        const value = record[key];
+        if (typeof value === 'string' && value.trim()) return value.trim().slice(0, 200);
+      }
+    }
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  return undefined;
+}
+
+/**
+ * One provider API call through the safe fetcher (PROTOCOL §4: SSRF guard, deadlines, the 64 KiB
+ * JSON cap), read with a zod schema. No redirect is followed, so a Bearer token never travels to
+ * another URL. Every failure throws a ProviderApiError whose clause `describe` shows in plain words
+ * (PROTOCOL §9.1: never a 500).
+ */
+export async function providerJson<T>(
+  fetcher: Fetcher,
+  url: string,
+  schema: z.ZodType<T>,
+  request: ProviderRequest & { notFound: 'undefined' },
+): Promise<T | undefined>;
+export async function providerJson<T>(
+  fetcher: Fetcher,
+  url: string,
+  schema: z.ZodType<T>,
+  request?: ProviderRequest,
+): Promise<T>;
+export async function providerJson<T>(
+  fetcher: Fetcher,
+  url: string,
+  schema: z.ZodType<T>,
+  request: ProviderRequest = {},
+): Promise<T | undefined> {
+  const response = await fetcher(url, {
+    accept: request.accept ?? 'application/json',
+    maxBytes: LIMITS.json,
+    maxRedirects: 0,
+    ...(request.headers ? { headers: request.headers } : {}),
+  });
+  if (response.status === 404 && request.notFound === 'undefined') return undefined;
+  if (response.status < 200 || response.status > 299) {
+    const words = errorWords(response.body);
+    throw new ProviderApiError(`it answered HTTP ${response.status}${words ? ` ("${words}")` : ''}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(response.body);
+  } catch {
+    throw new ProviderApiError('its answer was not JSON');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new ProviderApiError('its answer did not have the fields Latchkey reads');
+  return parsed.data;
+}
+
+/**
+ * A provider whose instances an operator adds (GitLab, Forgejo; PROTOCOL §9.1): the preset from the
+ * environment plus the stored ones, read when needed so `latchkey providers add` takes effect
+ * without a restart. Only instances with a registration are ever recognised (SECURITY F5).
+ */
+export class AddedInstances {
+  constructor(
+    private readonly instances: ProviderInstances,
+    private readonly provider: AddableProvider,
+    private readonly preset: OAuthAppConfig | undefined,
+  ) {}
+
+  async all(): Promise<ProviderInstance[]> {
+    return (await this.instances.list(this.provider, this.preset)).map(instanceOf);
+  }
+
+  /** Latchkey's registration at `instance`; an UpstreamError once it was removed. */
+  async app(instance: ProviderInstance): Promise<OAuthAppConfig> {
+    const apps = await this.instances.list(this.provider, this.preset);
+    const found = apps.find((app) => app.url === instance.base);
+    if (!found) throw new UpstreamError(`Latchkey is no longer set up to sign in with ${instance.host}.`);
+    return found;
+  }
 }

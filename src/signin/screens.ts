@@ -24,6 +24,15 @@ export interface IdentityView {
   method: string;
 }
 
+/** One way to sign in on the chooser: the candidate with its method's name and icon. */
+export interface ChooserOption {
+  candidate: Candidate;
+  /** Its position in the attempt's candidates (what the form posts back). */
+  index: number;
+  methodName: string;
+  icon: string | undefined;
+}
+
 /** What the browser is shown next. */
 export type Screen =
   | {
@@ -37,7 +46,7 @@ export type Screen =
       /** This authorization request again (where "Sign out" returns to). */
       startAgain: string;
     }
-  | { kind: 'chooser'; step: string; client: ClientView; me: string; candidates: Candidate[] }
+  | { kind: 'chooser'; step: string; client: ClientView; me: string; options: ChooserOption[] }
   | {
       kind: 'continue';
       step: string;

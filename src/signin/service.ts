@@ -257,7 +257,12 @@ export class SignInService {
       step: await this.attempts.issueStep(discovered, 'choose'),
       client: this.clientView(discovered),
       me: site.me,
-      candidates,
+      options: candidates.map((candidate, index) => ({
+        candidate,
+        index,
+        methodName: this.methodName(candidate.method),
+        icon: this.methods.get(candidate.method)?.icon,
+      })),
     };
   }
 

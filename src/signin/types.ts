@@ -42,6 +42,10 @@ export interface Candidate {
   label: string;
   /** The link on the site that offered it. */
   link: string;
+  /** The account the link names, for the chooser ("alice" on github.com). */
+  account?: string;
+  /** What happens next, in a few words ("You log in at github.com."). */
+  hint?: string;
   /** Method-specific facts from discovery (e.g. token endpoint, issuer). */
   details?: Record<string, string>;
 }
@@ -128,6 +132,8 @@ export interface Method<S = unknown> {
   id: string;
   /** The provider's name for people: "GitHub", "email". */
   name: string;
+  /** Its icon: Latchkey's own inline SVG markup (no third-party assets, SECURITY E1). */
+  icon?: string;
   /** Step kinds this method accepts; a token issued for another kind never reaches it (SECURITY F9). */
   steps: readonly string[];
   /** The shape of its stored state (DESIGN: typed method state, never a loose record). */

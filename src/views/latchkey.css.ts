@@ -36,6 +36,12 @@ button:focus-visible, textarea:focus-visible, input:focus-visible, summary:focus
 .stack > p { margin: 0; }
 .stack > label { font-weight: 600; margin-bottom: -.4rem; }
 .stack > button { width: 100%; }
+.choice { display: flex; align-items: center; gap: .75rem; text-align: left; }
+.choice-icon { flex: 0 0 auto; display: inline-flex; width: 28px; height: 28px; }
+.choice-icon svg { width: 28px; height: 28px; }
+.choice-text { display: flex; flex-direction: column; gap: .15rem; min-width: 0; }
+.choice-label { font-weight: 600; }
+.choice-hint { font-size: .9rem; font-weight: 400; overflow-wrap: anywhere; }
 .stack input[type="text"], .stack textarea { width: 100%; min-height: 44px; padding: .6rem .75rem; border: 1px solid color-mix(in srgb, var(--fg) 40%, transparent); border-radius: 8px; background: var(--bg); }
 .stack input[type="text"] { font-size: max(1rem, 16px); }
 .stack textarea { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .85rem; line-height: 1.4; resize: vertical; }

@@ -484,10 +484,17 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
     it('the chooser offers both ways the site links to; email is chosen and the visitor lands back', async () => {
       const chooser = await startAtApp(page, CLIENT, 'http://alice.test/');
       const options = page.locator('form[action="/signin/choose"] button');
-      expect(await options.allTextContents()).toEqual([
+      expect(await options.locator('.choice-label').allTextContents()).toEqual([
         'Email a code to alice@alice.test',
         'Sign a challenge with your PGP key',
       ]);
+      // Each option names what happens next and shows Latchkey's own icon (no third-party assets).
+      expect(await options.locator('.choice-hint').allTextContents()).toEqual([
+        'Latchkey emails you a one-time code.',
+        'You clear-sign a short text with the key at http://alice.test/key.asc.',
+      ]);
+      expect(await options.locator('.choice-icon svg').count()).toBe(2);
+      expect(await options.first().getAttribute('aria-describedby')).toBe('choice-hint-0');
       await latchkeyPage(page, 'chooser', {
         h1: 'How do you want to prove http://alice.test/?',
         main: options.first(),

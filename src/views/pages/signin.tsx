@@ -4,10 +4,12 @@
  * remote string (client name, link text, addresses) is escaped by JSX (SECURITY E7), only `https:`
  * logos are shown, and every form works without JavaScript.
  */
+import { raw } from 'hono/html';
 import { displayUrl, internationalHost } from '../../indieauth/urls.js';
 import type { Link } from '../../net/links.js';
+import type { ChooserOption } from '../../signin/screens.js';
 import type { ClientView, IdentityView } from '../../signin/service.js';
-import type { Candidate, MethodView, Proof, StepPage } from '../../signin/types.js';
+import type { MethodView, Proof, StepPage } from '../../signin/types.js';
 import { Layout } from '../layout.js';
 import { ClientSummary, Problem, Step } from '../sign-in-parts.js';
 
@@ -132,18 +134,34 @@ export function ChooserPage(props: {
   step: string;
   client: ClientView;
   me: string;
-  candidates: Candidate[];
+  options: ChooserOption[];
 }) {
   return (
     <Layout title="Choose how to sign in">
       <h1>How do you want to prove {displayUrl(props.me)}?</h1>
       <ClientSummary client={props.client} verb="You are signing in to" />
       <p>Your site links to several ways of proving it is yours. Pick one:</p>
-      <form method="post" action="/signin/choose" class="stack">
+      <form method="post" action="/signin/choose" class="stack choices">
         <Step token={props.step} />
-        {props.candidates.map((candidate, index) => (
-          <button type="submit" name="candidate" value={String(index)} class="secondary">
-            {candidate.label}
+        {props.options.map((option) => (
+          <button
+            type="submit"
+            name="candidate"
+            value={String(option.index)}
+            class="secondary choice"
+            aria-describedby={`choice-hint-${option.index}`}
+          >
+            {option.icon ? (
+              <span class="choice-icon" aria-hidden="true">
+                {raw(option.icon)}
+              </span>
+            ) : null}
+            <span class="choice-text">
+              <span class="choice-label">{option.candidate.label}</span>
+              <span class="choice-hint muted" id={`choice-hint-${option.index}`}>
+                {option.candidate.hint ?? `${option.methodName}: ${option.candidate.link}`}
+              </span>
+            </span>
           </button>
         ))}
       </form>

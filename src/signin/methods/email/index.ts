@@ -13,6 +13,7 @@ import { findEmailCode, putEmailCode, takeEmailTry, useEmailCode } from '../../.
 import { constantTimeEqual, sha256 } from '../../../tokens/secrets.js';
 import type { RateLimiter } from '../../rate-limit.js';
 import type { Candidate, Method, MethodContext, StepOutcome } from '../../types.js';
+import { EMAIL_ICON } from './icon.js';
 import { emailViews } from './page.js';
 
 /** No 0/O, 1/I/L, so a code read off a phone is typed right. */
@@ -94,6 +95,7 @@ export function emailMethod(options: EmailMethodOptions): Method<EmailState> {
   return {
     id: 'email',
     name: 'email',
+    icon: EMAIL_ICON,
     steps: ['email.send', 'email.verify'],
     state: EmailState,
     views: emailViews,
@@ -102,7 +104,14 @@ export function emailMethod(options: EmailMethodOptions): Method<EmailState> {
       if (!mailer.enabled || link.rel !== 'me') return undefined;
       const found = mailtoAddress(link.url);
       if (!found) return undefined;
-      return { method: 'email', target: found, label: `Email a code to ${found}`, link: link.url };
+      return {
+        method: 'email',
+        target: found,
+        label: `Email a code to ${found}`,
+        link: link.url,
+        account: found,
+        hint: 'Latchkey emails you a one-time code.',
+      };
     },
 
     async start(ctx, candidate) {

@@ -18,6 +18,7 @@ import {
 import type { Fetcher } from '../../../net/types.js';
 import { openSecret, randomToken, sealSecret } from '../../../tokens/secrets.js';
 import type { Candidate, Method, StepOutcome } from '../../types.js';
+import { INDIEAUTH_ICON } from './icon.js';
 
 export const CALLBACK_PATH = 'signin/indieauth/callback';
 
@@ -56,6 +57,7 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method<IndieAu
   return {
     id: 'indieauth',
     name: 'your IndieAuth server',
+    icon: INDIEAUTH_ICON,
     steps: ['indieauth.callback'],
     state: IndieAuthState,
 

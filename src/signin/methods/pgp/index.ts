@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { type Fetcher, LIMITS } from '../../../net/types.js';
 import { randomToken } from '../../../tokens/secrets.js';
 import type { Candidate, Method, MethodContext, StepOutcome } from '../../types.js';
+import { PGP_ICON } from './icon.js';
 import { pgpViews } from './page.js';
 
 export const CHALLENGE_TTL = 10 * 60;
@@ -112,13 +113,20 @@ export function pgpMethod(options: PgpMethodOptions): Method<PgpState> {
   return {
     id: 'pgp',
     name: 'PGP',
+    icon: PGP_ICON,
     steps: ['pgp.verify'],
     state: PgpState,
     views: pgpViews,
 
     recognise(link): Candidate | undefined {
       if (link.rel !== 'pgpkey' || !/^https?:\/\//i.test(link.url)) return undefined;
-      return { method: 'pgp', target: link.url, label: 'Sign a challenge with your PGP key', link: link.url };
+      return {
+        method: 'pgp',
+        target: link.url,
+        label: 'Sign a challenge with your PGP key',
+        link: link.url,
+        hint: `You clear-sign a short text with the key at ${link.url}.`,
+      };
     },
 
     async start(ctx, candidate) {
