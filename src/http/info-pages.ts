@@ -38,7 +38,10 @@ export function infoPageRoutes(app: Hono, services: Services): void {
   app.get('/docs', (c) =>
     renderPage(c, DocsPage({ issuer, codeLifetime, tokenTtl: config.tokenTtl, refreshTokens })),
   );
-  app.get('/setup', (c) => renderPage(c, SetupPage({ issuer })));
+  const providers = services.signIn
+    .offeredMethods()
+    .flatMap((method) => (method.setup ? [method.setup] : []));
+  app.get('/setup', (c) => renderPage(c, SetupPage({ issuer, providers })));
   app.get('/faq', (c) =>
     renderPage(
       c,

@@ -40,7 +40,16 @@ import { profileFromSite } from './profile.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { ClientView, IdentityView, ProblemScreen, Screen, SessionHandle } from './screens.js';
 import { newSession, SESSION_TTL, type Session } from './session.js';
-import type { AnyMethod, Attempt, Candidate, Method, MethodContext, Proof, StepOutcome } from './types.js';
+import type {
+  AnyMethod,
+  Attempt,
+  Candidate,
+  Method,
+  MethodContext,
+  MethodSetup,
+  Proof,
+  StepOutcome,
+} from './types.js';
 
 export type { ClientView, IdentityView, ProblemScreen, Screen, SessionHandle } from './screens.js';
 
@@ -80,8 +89,12 @@ export class SignInService {
   }
 
   /** The methods this server offers, in registry order (`latchkey status`, `/setup`). */
-  offeredMethods(): Array<{ id: string; name: string }> {
-    return this.deps.methods.map((method) => ({ id: method.id, name: method.name }));
+  offeredMethods(): Array<{ id: string; name: string; setup?: MethodSetup }> {
+    return this.deps.methods.map((method) => ({
+      id: method.id,
+      name: method.name,
+      ...(method.setup ? { setup: method.setup } : {}),
+    }));
   }
 
   /** A method's name for people; the id when the method is gone (an identity from before an upgrade). */

@@ -110,6 +110,14 @@ export interface MethodViewProps {
 
 export type MethodView = (props: MethodViewProps) => JSX.Element;
 
+/** A method's section of `/setup`: exactly what to add on the site and at the provider. */
+export interface MethodSetup {
+  /** The anchor (`/setup#github`); error pages link to it. */
+  id: string;
+  title: string;
+  Section: (props: { issuer: string; serviceHost: string }) => JSX.Element;
+}
+
 /** What a method may use; handed in by the sign-in service. */
 export interface MethodContext<S> {
   attempt: Attempt;
@@ -140,6 +148,8 @@ export interface Method<S = unknown> {
   state: z.ZodType<S>;
   /** Its pages, by view name. */
   views?: Readonly<Record<string, MethodView>>;
+  /** Its section of `/setup` (the built-in email, PGP and IndieAuth sections live in setup.tsx). */
+  setup?: MethodSetup;
   recognise(link: Link, site: SiteDiscovery): Candidate | undefined | Promise<Candidate | undefined>;
   /** Methods that come from the site as a whole (its own IndieAuth server) rather than one link. */
   recogniseSite?(site: SiteDiscovery): Candidate | undefined;

@@ -2,14 +2,17 @@
  * Set up your site: the exact HTML each sign-in method needs, one section per method. Error pages
  * link to the anchors (/setup#email, /setup#pgp, …), so the ids are part of the contract.
  */
+import type { MethodSetup } from '../../signin/types.js';
 import { Layout } from '../layout.js';
 
 export interface SetupProps {
   /** The configured public base URL (the OAuth issuer), ending in `/`. */
   issuer: string;
+  /** The sections of the providers this server offers, from their folders, in registry order. */
+  providers?: readonly MethodSetup[];
 }
 
-function Code({ children }: { children: string }) {
+export function Code({ children }: { children: string }) {
   return (
     <pre>
       <code>{children}</code>
@@ -17,7 +20,7 @@ function Code({ children }: { children: string }) {
   );
 }
 
-export function SetupPage({ issuer }: SetupProps) {
+export function SetupPage({ issuer, providers = [] }: SetupProps) {
   const at = (path: string) => new URL(path, issuer).href;
   const serviceHost = new URL(issuer).host;
   return (
@@ -41,6 +44,11 @@ export function SetupPage({ issuer }: SetupProps) {
           <li>
             <a href="#pgp">Sign in with a PGP key</a>
           </li>
+          {providers.map((provider) => (
+            <li>
+              <a href={`#${provider.id}`}>{provider.title}</a>
+            </li>
+          ))}
           <li>
             <a href="#authn">Choose which links are used: rel="authn"</a>
           </li>
@@ -98,6 +106,13 @@ export function SetupPage({ issuer }: SetupProps) {
         <code>gpg --local-user you@example.com --clearsign challenge.txt</code>. A challenge works once and
         for 10 minutes.
       </p>
+
+      {providers.map(({ id, title, Section }) => (
+        <section aria-labelledby={id}>
+          <h2 id={id}>{title}</h2>
+          <Section issuer={issuer} serviceHost={serviceHost} />
+        </section>
+      ))}
 
       <h2 id="authn">Choose which links are used: rel="authn"</h2>
       <p>
