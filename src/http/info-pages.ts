@@ -36,7 +36,16 @@ export function infoPageRoutes(app: Hono, services: Services): void {
   const codeLifetime = formatDuration(config.codeTtl);
 
   app.get('/docs', (c) =>
-    renderPage(c, DocsPage({ issuer, codeLifetime, tokenTtl: config.tokenTtl, refreshTokens })),
+    renderPage(
+      c,
+      DocsPage({
+        issuer,
+        codeLifetime,
+        tokenTtl: config.tokenTtl,
+        refreshTokens,
+        offered: services.signIn.offeredMethods(),
+      }),
+    ),
   );
   const providers = services.signIn
     .offeredMethods()

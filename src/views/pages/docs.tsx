@@ -19,6 +19,8 @@ export interface DocsProps {
   tokenTtl: number;
   /** Whether this server issues refresh tokens. */
   refreshTokens: boolean;
+  /** The sign-in methods this server offers, by name. */
+  offered?: ReadonlyArray<{ name: string }>;
 }
 
 const APP = 'https://app.example/';
@@ -64,7 +66,7 @@ function jsonResponse(status: string, body: unknown, noStore = true): string {
   ].join('\n');
 }
 
-export function DocsPage({ issuer, codeLifetime, tokenTtl, refreshTokens }: DocsProps) {
+export function DocsPage({ issuer, codeLifetime, tokenTtl, refreshTokens, offered = [] }: DocsProps) {
   const at = (path: string) => new URL(path, issuer).href;
   const authorize = at('authorize');
   const token = at('token');
@@ -201,13 +203,20 @@ const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64ur
         </li>
         <li>
           <strong>email</strong>, when the site links to an address with <code>rel="me"</code> and a{' '}
-          <code>mailto:</code> link; Latchkey emails a one-time code;
+          <code>mailto:</code> link; Latchkey emails a one-time code (when its operator set up a mail server);
         </li>
         <li>
-          <strong>PGP</strong>, when the site links to a public key with <code>rel="pgpkey"</code>; the person
-          signs a challenge.
+          <strong>PGP</strong> and <strong>SSH</strong> keys, when the site links to a public key with{' '}
+          <code>rel="pgpkey"</code> or <code>rel="ssh-key"</code>; the person signs a challenge;
+        </li>
+        <li>
+          <strong>GitHub, GitLab, Forgejo/Codeberg and Mastodon</strong> accounts linked with{' '}
+          <code>rel="me"</code>, when that profile links back to the site; the person logs in there.
         </li>
       </ul>
+      {offered.length > 0 ? (
+        <p>This server offers: {offered.map((method) => method.name).join(', ')}.</p>
+      ) : null}
       <p>
         If the site marks some links with <code>rel="authn"</code>, only those are offered. People can read
         how to set up their site on <a href="/setup">Set up your site</a>.
@@ -407,6 +416,22 @@ const codeChallenge = createHash('sha256').update(codeVerifier).digest('base64ur
       <p>
         Every endpoint and supported feature is listed in the metadata document at{' '}
         <a href="/.well-known/oauth-authorization-server">{at('.well-known/oauth-authorization-server')}</a>.
+      </p>
+
+      <h2 id="providers">For operators: provider callback URLs</h2>
+      <p>
+        To offer GitHub, GitLab or Forgejo sign-in, register an OAuth app with the provider using this
+        callback (redirect) URL, then set its client ID and secret (README, "Configuration"):
+      </p>
+      <Code>
+        {['github', 'gitlab', 'forgejo']
+          .map((id) => `${id.padEnd(8)} ${at(`signin/${id}/callback`)}`)
+          .join('\n')}
+      </Code>
+      <p>
+        Mastodon and compatible servers need nothing: Latchkey registers itself with each server the first
+        time someone signs in with it, using <code>{at('signin/mastodon/callback')}</code>. SSH keys need
+        nothing either.
       </p>
     </Layout>
   );
