@@ -34,13 +34,10 @@ import { MAX_FORM_BYTES, type Params, parseParams } from './form.js';
 import { renderPage } from './pages.js';
 import { redirectTo } from './redirect.js';
 
-/** Fields whose value is multi-line text a person pasted. */
-const MULTILINE = new Set(['signed']);
-
 type PageForm = { ok: true; params: Params } | { ok: false; reason: string };
 
 /** A browser form, parsed by the same strict rules as the OAuth endpoints (SECURITY A6), at most 64 KiB. */
-async function readPageForm(c: Context): Promise<PageForm> {
+async function readPageForm(c: Context, multiline?: ReadonlySet<string>): Promise<PageForm> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded')
     return { ok: false, reason: 'The form was not sent as a form.' };
@@ -48,7 +45,7 @@ async function readPageForm(c: Context): Promise<PageForm> {
     return { ok: false, reason: 'The form is too large.' };
   const text = await c.req.text();
   if (text.length > MAX_FORM_BYTES) return { ok: false, reason: 'The form is too large.' };
-  return parseQuietly(text, MULTILINE);
+  return parseQuietly(text, multiline);
 }
 
 /** `parseParams` for pages: a refusal becomes a reason to show, not an OAuth error. */
@@ -65,6 +62,8 @@ export function signInRoutes(app: Hono, services: Services): void {
   const { config, signIn } = services;
   const issuerOrigin = new URL(config.publicUrl).origin;
   const cookieName = sessionCookieName(config.publicUrl);
+  /** Fields whose value is multi-line text a person pasted (signatures), as the methods declare them. */
+  const multiline = signIn.multilineFields();
 
   /** The client's address; `X-Forwarded-For` counts only from a trusted proxy (SECURITY R5). */
   const clientIp = clientIpResolver(config.trustProxy);
@@ -145,7 +144,7 @@ export function signInRoutes(app: Hono, services: Services): void {
     app.post(path, async (c) => {
       const handle = session(c);
       if (crossSite(c)) return refuse(c, handle, 'The form was sent from another website.');
-      const form = await readPageForm(c);
+      const form = await readPageForm(c, multiline);
       if (!form.ok) return refuse(c, handle, form.reason);
       return show(c, handle, await handler(handle, form.params, c), 'post');
     });

@@ -88,6 +88,11 @@ export class SignInService {
     return this.stepKinds.has(kind);
   }
 
+  /** Every method's multi-line form fields: the only fields where a browser form may carry line breaks. */
+  multilineFields(): ReadonlySet<string> {
+    return new Set(this.deps.methods.flatMap((method) => method.multilineFields ?? []));
+  }
+
   /** The methods this server offers, in registry order (`latchkey status`, `/setup`). */
   offeredMethods(): Array<{ id: string; name: string; setup?: MethodSetup }> {
     return this.deps.methods.map((method) => ({

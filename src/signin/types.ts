@@ -148,6 +148,8 @@ export interface Method<S = unknown> {
   state: z.ZodType<S>;
   /** Its pages, by view name. */
   views?: Readonly<Record<string, MethodView>>;
+  /** Form fields of its pages that hold pasted multi-line text (a signature block). */
+  multilineFields?: readonly string[];
   /** Its section of `/setup` (the built-in email, PGP and IndieAuth sections live in setup.tsx). */
   setup?: MethodSetup;
   recognise(link: Link, site: SiteDiscovery): Candidate | undefined | Promise<Candidate | undefined>;

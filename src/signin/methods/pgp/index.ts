@@ -114,6 +114,7 @@ export function pgpMethod(options: PgpMethodOptions): Method<PgpState> {
     id: 'pgp',
     name: 'PGP',
     icon: PGP_ICON,
+    multilineFields: ['signed'],
     steps: ['pgp.verify'],
     state: PgpState,
     views: pgpViews,

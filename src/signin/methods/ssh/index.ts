@@ -157,6 +157,7 @@ export function sshMethod(options: SshMethodOptions): Method<SshState> {
     id: 'ssh',
     name: 'SSH',
     icon: SSH_ICON,
+    multilineFields: ['signed'],
     steps: ['ssh.verify'],
     state: SshState,
     views: sshViews,
