@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
+import { trustTestCa } from './test/helpers/test-ca.js';
+
+// The stand-in https providers use a test CA; workers must trust it from their first instruction.
+trustTestCa();
 
 export default defineConfig({
   test: {

@@ -73,9 +73,14 @@ export function signInRoutes(app: Hono, services: Services): void {
     return found ? { current: found, changed: false } : { current: newSession(), changed: true };
   };
 
-  /** Where a form on a page may lead: our own pages, and the client's redirect_uri (CSP form-action). */
+  /**
+   * Where a form on a page may lead: our own pages, and the client's redirect_uri (CSP form-action).
+   * The sign-in form, "continue" and the chooser may end at the site's own IndieAuth server or at a
+   * provider (any Mastodon host), which Chromium checks against form-action after the redirect.
+   */
   const formTargets = (screen: Screen): string[] => {
-    if (screen.kind === 'signin' || screen.kind === 'continue') return ['https:', 'http:'];
+    if (screen.kind === 'signin' || screen.kind === 'continue' || screen.kind === 'chooser')
+      return ['https:', 'http:'];
     if ('client' in screen) return [new URL(screen.client.redirectUri).origin];
     return [];
   };

@@ -390,7 +390,7 @@ export function createFetcher(options: FetcherOptions): ClosableFetcher {
     let url: URL | undefined;
     try {
       url = checkUrl(input, undefined);
-      let method: 'GET' | 'POST' = fetchOptions.method ?? 'GET';
+      let method: 'GET' | 'POST' | 'DELETE' = fetchOptions.method ?? 'GET';
       let body = fetchOptions.body;
       let contentType = fetchOptions.contentType;
       let extra: Record<string, string> = {};

@@ -11,14 +11,15 @@ export const LIMITS = {
 } as const;
 
 export interface FetchOptions {
-  method?: 'GET' | 'POST';
+  /** DELETE exists for one provider call: GitHub's token revocation (PROTOCOL §9.1). */
+  method?: 'GET' | 'POST' | 'DELETE';
   /** `Accept` header suited to what is fetched (PROTOCOL §4). */
   accept: string;
   /** Bytes; a larger body is cut off and the fetch fails with `too_large` (SECURITY G5). */
   maxBytes: number;
   /** Redirect hops followed by hand, each re-checked; 0 = none (client_id metadata). Default 10. */
   maxRedirects?: number;
-  /** Form or JSON body for POST. */
+  /** Form or JSON body for POST (or DELETE). */
   body?: string;
   contentType?: string;
   headers?: Record<string, string>;

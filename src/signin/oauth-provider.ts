@@ -67,7 +67,10 @@ export interface OAuthProviderSpec {
    * shows profiles only to logged-in clients (GoToSocial, Mastodon's DISALLOW_UNAUTHENTICATED_API_ACCESS):
    * then the checks run only on the authenticated profile, which is the one that proves anything.
    */
-  publicProfile(instance: ProviderInstance, account: string): Promise<ProviderProfile | undefined | 'not public'>;
+  publicProfile(
+    instance: ProviderInstance,
+    account: string,
+  ): Promise<ProviderProfile | undefined | 'not public'>;
   authenticatedProfile(instance: ProviderInstance, accessToken: string): Promise<ProviderProfile>;
   /** Accounts compare this way (GitHub logins are case-insensitive). */
   sameAccount(a: string, b: string): boolean;
@@ -228,7 +231,9 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
           } catch (retry) {
             return failed(
               spec,
-              retry instanceof UpstreamError ? retry.message : `Latchkey could not register with ${instance.host}.`,
+              retry instanceof UpstreamError
+                ? retry.message
+                : `Latchkey could not register with ${instance.host}.`,
             );
           }
         }

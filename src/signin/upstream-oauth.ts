@@ -26,11 +26,21 @@ export interface OAuthClient {
   clientSecret: string;
   /** RFC 6749 §2.3.1: `post` sends the secret in the form (GitHub, GitLab, Forgejo, Mastodon accept it). */
   auth?: 'post' | 'basic';
+  /** Extra token-request parameters: Mastodon's docs want the authorized `scope` repeated there. */
+  tokenParameters?: Record<string, string>;
 }
 
 /** A refusal in plain words that names the provider (PROTOCOL §9.1: never a 500). */
 export class UpstreamError extends Error {
   override name = 'UpstreamError';
+}
+
+/**
+ * A provider API answer Latchkey cannot use; `message` is a lowercase clause safe to show, like a
+ * FetchError's ("it answered HTTP 502", "its answer was not JSON"), so `describe` can embed it.
+ */
+export class ProviderApiError extends Error {
+  override name = 'ProviderApiError';
 }
 
 const VERIFIER_PURPOSE = 'upstream-oauth-pkce-verifier';
@@ -163,12 +173,18 @@ export class UpstreamOAuth {
         params,
         this.callbackUrl(methodId),
         verifier,
-        this.options(client.tokenEndpoint),
+        {
+          ...this.options(client.tokenEndpoint),
+          ...(client.tokenParameters ? { additionalParameters: client.tokenParameters } : {}),
+        },
       );
       const tokens = await oauth.processAuthorizationCodeResponse(as, registered, response);
       return tokens.access_token;
     } catch (error) {
-      throw new UpstreamError(`${client.name} did not accept the sign-in: ${describe(error)}.`);
+      // `cause` keeps the OAuth error code for oauthErrorCode (a refused registration, RFC 6749 §5.2).
+      throw new UpstreamError(`${client.name} did not accept the sign-in: ${describe(error)}.`, {
+        cause: error,
+      });
     }
   }
 
@@ -191,13 +207,39 @@ export class UpstreamOAuth {
   }
 }
 
+/**
+ * The RFC 6749 §5.2 error code a token endpoint answered (`invalid_client`, `invalid_grant`…), from
+ * the JSON body or from a `WWW-Authenticate` challenge (Doorkeeper — Mastodon, GitLab — sends both),
+ * looking through an UpstreamError's cause; undefined for anything else.
+ */
+export function oauthErrorCode(error: unknown): string | undefined {
+  const inner = error instanceof UpstreamError ? error.cause : error;
+  if (inner instanceof oauth.ResponseBodyError) return inner.error;
+  if (inner instanceof oauth.WWWAuthenticateChallengeError) return inner.cause[0]?.parameters.error;
+  return undefined;
+}
+
 /** What went wrong with a provider call, in words safe to show (no token, no secret). */
 export function describe(error: unknown): string {
-  if (error instanceof FetchError) return error.message;
-  if (error instanceof oauth.ResponseBodyError) {
-    return `it answered "${error.error.slice(0, 100)}"${error.error_description ? ` (${error.error_description.slice(0, 200)})` : ''}`;
+  const answered = (code: string, description: unknown) =>
+    `it answered "${code.slice(0, 100)}"${typeof description === 'string' && description ? ` (${description.slice(0, 200)})` : ''}`;
+  if (error instanceof FetchError || error instanceof ProviderApiError) return error.message;
+  if (error instanceof oauth.ResponseBodyError) return answered(error.error, error.error_description);
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    // A 401 with `WWW-Authenticate: Bearer error="invalid_client"` (GitLab's Doorkeeper does this).
+    const parameters = error.cause[0]?.parameters;
+    if (parameters?.error) return answered(parameters.error, parameters.error_description);
+    return `it refused Latchkey's credentials (HTTP ${error.status})`;
   }
-  if (error instanceof oauth.OperationProcessingError) return 'its answer was not a valid token response';
+  if (error instanceof oauth.OperationProcessingError) {
+    // GitHub refuses a code with HTTP 200 and `{"error": "bad_verification_code", …}` (its
+    // "Troubleshooting OAuth app access token request errors"): say what it said.
+    const body = (error.cause as { body?: { error?: unknown; error_description?: unknown } } | undefined)
+      ?.body;
+    if (typeof body?.error === 'string') return answered(body.error, body.error_description);
+    if (error.cause instanceof Response) return `it answered HTTP ${error.cause.status}`;
+    return 'its answer was not a valid token response';
+  }
   if (error instanceof Error && error.cause instanceof FetchError) return error.cause.message;
   return 'the request failed';
 }
