@@ -14,7 +14,11 @@ import type { RateLimiter } from '../rate-limit.js';
 import type { AnyMethod } from '../types.js';
 import { UpstreamOAuth } from '../upstream-oauth.js';
 import { emailMethod } from './email/index.js';
+import { forgejoMethods } from './forgejo/index.js';
+import { githubMethods } from './github/index.js';
+import { gitlabMethods } from './gitlab/index.js';
 import { indieAuthMethod } from './indieauth/index.js';
+import { mastodonMethods } from './mastodon/index.js';
 import { pgpMethod } from './pgp/index.js';
 import { sshMethods } from './ssh/index.js';
 
@@ -79,7 +83,13 @@ export function createMethods(deps: MethodDeps): AnyMethod[] {
  * The provider folders, in registry order: each exports a factory that returns its method, or none
  * when it is not configured (PROTOCOL §9.1: a provider without credentials is not offered).
  */
-const PROVIDERS: ReadonlyArray<(deps: ProviderDeps) => AnyMethod[]> = [sshMethods];
+const PROVIDERS: ReadonlyArray<(deps: ProviderDeps) => AnyMethod[]> = [
+  githubMethods,
+  gitlabMethods,
+  forgejoMethods,
+  mastodonMethods,
+  sshMethods,
+];
 
 function providerMethods(deps: ProviderDeps): AnyMethod[] {
   return PROVIDERS.flatMap((create) => create(deps));
