@@ -181,7 +181,7 @@ async function status(cli: Cli): Promise<void> {
     const migrations = await migrationState(s.store.db);
     const counts = await countRows(s.store.db, s.tokens.now());
     const smtp = config.smtpUrl ? new URL(config.smtpUrl) : undefined;
-    const methods = s.signIn.offeredMethods().map((method) => method.id);
+    const methods = (await s.signIn.offeredMethods()).map((method) => method.id);
     const keys = config.secrets.length;
     const clients =
       counts.clientsAllowed + counts.clientsDenied === 0
@@ -367,7 +367,7 @@ async function clientsList(cli: Cli): Promise<void> {
 async function doctor(cli: Cli, url: string): Promise<void> {
   await cli.withServices('read', async (s) => {
     const report = await discoverSite(normaliseSignInInput(url), s.fetcher);
-    cli.out(formatDiscovery(report, await s.signIn.candidatesFor(report)));
+    cli.out(formatDiscovery(report, await s.signIn.diagnose(report)));
   });
 }
 
@@ -467,7 +467,7 @@ async function providersAdd(
 async function providersList(cli: Cli): Promise<void> {
   await cli.withServices('read', async (s) => {
     const instances = new ProviderInstances(s.store, s.secrets);
-    const offered = new Set(s.signIn.offeredMethods().map((method) => method.id));
+    const offered = new Set((await s.signIn.offeredMethods()).map((method) => method.id));
     for (const id of ['github', 'gitlab', 'forgejo', 'mastodon', 'ssh']) {
       cli.out(`${id.padEnd(9)}${offered.has(id) ? 'offered' : 'not offered (no credentials)'}`);
     }

@@ -35,7 +35,8 @@ export function infoPageRoutes(app: Hono, services: Services): void {
   const refreshTokens = services.refreshTokens !== undefined;
   const codeLifetime = formatDuration(config.codeTtl);
 
-  app.get('/docs', (c) =>
+  // What is offered can change while running (an operator adds a GitLab instance), so per request.
+  app.get('/docs', async (c) =>
     renderPage(
       c,
       DocsPage({
@@ -43,14 +44,15 @@ export function infoPageRoutes(app: Hono, services: Services): void {
         codeLifetime,
         tokenTtl: config.tokenTtl,
         refreshTokens,
-        offered: services.signIn.offeredMethods(),
+        offered: await services.signIn.offeredMethods(),
       }),
     ),
   );
-  const providers = services.signIn
-    .offeredMethods()
-    .flatMap((method) => (method.setup ? [method.setup] : []));
-  app.get('/setup', (c) => renderPage(c, SetupPage({ issuer, providers })));
+  app.get('/setup', async (c) => {
+    const offered = await services.signIn.offeredMethods();
+    const providers = offered.flatMap((method) => (method.setup ? [method.setup] : []));
+    return renderPage(c, SetupPage({ issuer, providers }));
+  });
   app.get('/faq', (c) =>
     renderPage(
       c,

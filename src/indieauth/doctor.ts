@@ -49,6 +49,8 @@ export interface OfferedMethod {
   method: string;
   label: string;
   link: string;
+  /** The outcome of the method's check before the person leaves (a provider's public back-link). */
+  check?: { ok: boolean; text: string };
 }
 
 /**
@@ -100,6 +102,7 @@ export function formatDiscovery(d: SiteDiscovery, offered?: readonly OfferedMeth
     if (offered.length === 0) lines.push('  nothing: add a link from the setup page (/setup)');
     for (const [i, method] of offered.entries()) {
       lines.push(`  ${i + 1}. ${clean(method.label)}  [${method.method}, from ${url(method.link)}]`);
+      if (method.check) lines.push(`     ${method.check.ok ? 'ok' : 'problem'}: ${clean(method.check.text)}`);
     }
     if (offered.length > 1) lines.push('  (several: the person chooses)');
   }

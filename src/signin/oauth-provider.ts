@@ -15,7 +15,7 @@ import type { OAuthAppConfig } from '../config.js';
 import { type Fetcher, LIMITS } from '../net/types.js';
 import type { AddableProvider, ProviderInstances } from './provider-instances.js';
 import { type BackLink, findBackLink, type ProfileLink, urlsInText } from './relme.js';
-import type { Candidate, Method, MethodContext, StepOutcome } from './types.js';
+import type { Candidate, Method, MethodContext, MethodSetup, StepOutcome } from './types.js';
 import {
   describe,
   type OAuthClient,
@@ -56,6 +56,10 @@ export interface OAuthProviderSpec {
   name: string;
   /** Latchkey's own SVG for the chooser. */
   icon?: string;
+  /** False while there is no instance to sign in with (default: true). */
+  available?(): Promise<boolean>;
+  /** Its section of `/setup`. */
+  setup?: MethodSetup;
   /** Recognises a rel=me link; may ask the host what it is (a Mastodon probe). */
   recognise(url: string): RecognisedAccount | undefined | Promise<RecognisedAccount | undefined>;
   /** Latchkey's registration at an instance (configured, stored, or made now). */
@@ -101,7 +105,15 @@ const ProviderState = z.object({
 });
 type ProviderState = z.infer<typeof ProviderState>;
 
-function failed(spec: OAuthProviderSpec, message: string, next?: string): StepOutcome {
+type PublicCheck =
+  | { ok: true; evidence: string }
+  | { ok: false; outcome: Extract<StepOutcome, { kind: 'failed' }> };
+
+function failed(
+  spec: OAuthProviderSpec,
+  message: string,
+  next?: string,
+): Extract<StepOutcome, { kind: 'failed' }> {
   return {
     kind: 'failed',
     title: `${spec.name} did not sign you in`,
@@ -126,10 +138,59 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
       `Then go back to the website you were signing in to and try again.`,
     );
 
+  /**
+   * The public back-link check (PROTOCOL §9.1) before the person leaves; `latchkey doctor` shows
+   * its outcome too. A profile the provider keeps private passes here: the authenticated check
+   * after the round trip decides.
+   */
+  const publicCheck = async (candidate: Candidate, site: string): Promise<PublicCheck> => {
+    const details = candidate.details ?? {};
+    const instance = { base: details.base ?? '', host: details.host ?? '' };
+    const account = details.account ?? '';
+    let profile: ProviderProfile | undefined | 'not public';
+    try {
+      profile = await spec.publicProfile(instance, account);
+    } catch (error) {
+      return {
+        ok: false,
+        outcome: failed(
+          spec,
+          `Latchkey could not read the ${spec.name} profile ${candidate.link}: ${describe(error)}.`,
+        ),
+      };
+    }
+    if (profile === 'not public') {
+      return {
+        ok: true,
+        evidence: `the ${spec.name} profile is not public; it is checked after you log in there`,
+      };
+    }
+    if (!profile || !spec.sameAccount(profile.account, account)) {
+      return {
+        ok: false,
+        outcome: failed(
+          spec,
+          `There is no ${spec.name} account ${account} at ${instance.host}.`,
+          'Check the rel="me" link on your site.',
+        ),
+      };
+    }
+    const mismatch = spec.sameProfile?.(candidate.link, profile);
+    if (mismatch) return { ok: false, outcome: failed(spec, mismatch) };
+    const backLink = await findBackLink(site, profile.links, deps.fetcher);
+    if (!backLink) return { ok: false, outcome: notLinkingBack(site, instance, account) };
+    return {
+      ok: true,
+      evidence: `the public ${spec.name} profile links back from its ${backLink.where} (${backLink.url})`,
+    };
+  };
+
   return {
     id: spec.id,
     name: spec.name,
     ...(spec.icon ? { icon: spec.icon } : {}),
+    ...(spec.available ? { available: spec.available } : {}),
+    ...(spec.setup ? { setup: spec.setup } : {}),
     steps: [callbackKind],
     state: ProviderState,
 
@@ -148,6 +209,8 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
       };
     },
 
+    precheck: (candidate, site) => publicCheck(candidate, site),
+
     async start(ctx, candidate) {
       const site = ctx.attempt.me ?? '';
       const details = candidate.details ?? {};
@@ -155,28 +218,8 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
       const account = details.account ?? '';
       // PROTOCOL §9.1: the public profile is checked first, so a missing back-link is reported
       // before the person logs in at the provider.
-      let profile: ProviderProfile | undefined | 'not public';
-      try {
-        profile = await spec.publicProfile(instance, account);
-      } catch (error) {
-        return failed(
-          spec,
-          `Latchkey could not read the ${spec.name} profile ${candidate.link}: ${describe(error)}.`,
-        );
-      }
-      if (profile !== 'not public') {
-        if (!profile || !spec.sameAccount(profile.account, account)) {
-          return failed(
-            spec,
-            `There is no ${spec.name} account ${account} at ${instance.host}.`,
-            'Check the rel="me" link on your site.',
-          );
-        }
-        const mismatch = spec.sameProfile?.(candidate.link, profile);
-        if (mismatch) return failed(spec, mismatch);
-        if (!(await findBackLink(site, profile.links, deps.fetcher)))
-          return notLinkingBack(site, instance, account);
-      }
+      const checked = await publicCheck(candidate, site);
+      if (!checked.ok) return checked.outcome;
       let client: OAuthClient;
       try {
         client = await spec.client(instance);

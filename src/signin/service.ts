@@ -83,6 +83,23 @@ export class SignInService {
     return findCandidates(site, this.deps.methods, this.deps.config.publicUrl);
   }
 
+  /**
+   * What sign-in would offer, each with the outcome of its method's check before the person
+   * leaves (the public back-link of a provider profile, PROTOCOL §9.1) — `latchkey doctor`.
+   */
+  async diagnose(site: SiteDiscovery): Promise<Array<Candidate & { check?: { ok: boolean; text: string } }>> {
+    const candidates = await this.candidatesFor(site);
+    return Promise.all(
+      candidates.map(async (candidate) => {
+        const method = this.methods.get(candidate.method);
+        if (!method?.precheck) return candidate;
+        const result = await method.precheck(candidate, site.me);
+        const text = result.ok ? result.evidence : result.outcome.message;
+        return { ...candidate, check: { ok: result.ok, text } };
+      }),
+    );
+  }
+
   /** Step kinds a method accepts from the browser (routes refuse any other). */
   isMethodStep(kind: string): boolean {
     return this.stepKinds.has(kind);
@@ -94,12 +111,15 @@ export class SignInService {
   }
 
   /** The methods this server offers, in registry order (`latchkey status`, `/setup`). */
-  offeredMethods(): Array<{ id: string; name: string; setup?: MethodSetup }> {
-    return this.deps.methods.map((method) => ({
-      id: method.id,
-      name: method.name,
-      ...(method.setup ? { setup: method.setup } : {}),
-    }));
+  async offeredMethods(): Promise<Array<{ id: string; name: string; setup?: MethodSetup }>> {
+    const available = await Promise.all(this.deps.methods.map((method) => method.available?.() ?? true));
+    return this.deps.methods
+      .filter((_, i) => available[i])
+      .map((method) => ({
+        id: method.id,
+        name: method.name,
+        ...(method.setup ? { setup: method.setup } : {}),
+      }));
   }
 
   /** A method's name for people; the id when the method is gone (an identity from before an upgrade). */

@@ -150,11 +150,21 @@ export interface Method<S = unknown> {
   views?: Readonly<Record<string, MethodView>>;
   /** Form fields of its pages that hold pasted multi-line text (a signature block). */
   multilineFields?: readonly string[];
+  /** False while the method has nothing to work with (GitLab with no instance set up); default true. */
+  available?(): Promise<boolean>;
   /** Its section of `/setup` (the built-in email, PGP and IndieAuth sections live in setup.tsx). */
   setup?: MethodSetup;
   recognise(link: Link, site: SiteDiscovery): Candidate | undefined | Promise<Candidate | undefined>;
   /** Methods that come from the site as a whole (its own IndieAuth server) rather than one link. */
   recogniseSite?(site: SiteDiscovery): Candidate | undefined;
+  /**
+   * A check the method can make before the person leaves (a provider's public profile links back,
+   * PROTOCOL §9.1); `latchkey doctor` shows its outcome. Methods without one have nothing to check.
+   */
+  precheck?(
+    candidate: Candidate,
+    me: string,
+  ): Promise<{ ok: true; evidence: string } | { ok: false; outcome: { title: string; message: string } }>;
   start(ctx: MethodContext<S>, candidate: Candidate): Promise<StepOutcome>;
   step(ctx: MethodContext<S>, kind: string, input: ReadonlyMap<string, string>): Promise<StepOutcome>;
 }

@@ -25,6 +25,7 @@ import {
 import type { AnyMethod } from '../../types.js';
 import type { ProviderDeps } from '../index.js';
 import { forgejoIcon } from './icon.js';
+import { forgejoSetup } from './setup.js';
 
 /** Names Forgejo/Gitea reserve for their own top-level routes (user_model reservedUsernames). */
 const RESERVED = new Set([
@@ -96,8 +97,10 @@ export function forgejoSpec(deps: Pick<ProviderDeps, 'config' | 'fetcher' | 'ins
     id: 'forgejo',
     name: 'Forgejo',
     icon: forgejoIcon,
+    setup: forgejoSetup,
     backLinkHint: "Add your site to your Forgejo profile's Website field.",
 
+    available: async () => (await instances.all()).length > 0,
     recognise: async (url) => recogniseProfileUrl(url, await instances.all(), FORGEJO_LOGIN),
 
     async client(instance) {

@@ -202,6 +202,23 @@ describe.each(storeTargets)('what only GitHub does ($name)', (target) => {
       ...extra,
     })}`;
 
+  it('doctor shows the GitHub option with the outcome of its public back-link check', async () => {
+    const { formatDiscovery } = await import('../../../indieauth/doctor.js');
+    const { discoverSite } = await import('../../../indieauth/discovery.js');
+    github.account('alice', { blog: 'https://work.test/' });
+    let site = await discoverSite(SITE, t.services.fetcher);
+    let report = formatDiscovery(site, await t.services.signIn.diagnose(site));
+    expect(report).toContain('Sign in with GitHub as alice  [github, from https://github.test/alice]');
+    expect(report).toContain(
+      'problem: Your site links to github.test/alice, but that GitHub profile does not link back',
+    );
+    github.account('alice', { blog: 'alice.test' });
+    site = await discoverSite(SITE, t.services.fetcher);
+    report = formatDiscovery(site, await t.services.signIn.diagnose(site));
+    expect(report).toContain('ok: the public GitHub profile links back from its');
+    expect(github.requests.some((r) => r.path.includes('/login/oauth'))).toBe(false);
+  });
+
   it('F4: a social account URL links back; the public read carries the app’s credentials and GitHub’s headers', async () => {
     github.account('alice', {
       blog: 'https://evil.test/',
@@ -262,6 +279,6 @@ describe.each(storeTargets)('what only GitHub does ($name)', (target) => {
     expect(page.status).toBe(400);
     expect(page.text).toContain('found no way to sign you in');
     expect(github.requests).toHaveLength(0);
-    expect(t.services.signIn.offeredMethods().some((method) => method.id === 'github')).toBe(false);
+    expect((await t.services.signIn.offeredMethods()).some((method) => method.id === 'github')).toBe(false);
   });
 });

@@ -34,6 +34,7 @@ import type { AnyMethod } from '../../types.js';
 import { type OAuthClient, ProviderApiError } from '../../upstream-oauth.js';
 import type { ProviderDeps } from '../index.js';
 import { githubIcon } from './icon.js';
+import { githubSetup } from './setup.js';
 
 /**
  * Top-level paths of github.com that are pages, not accounts (GitHub reserves these names, so no
@@ -134,6 +135,7 @@ export function githubSpec(app: OAuthAppConfig, deps: Pick<ProviderDeps, 'fetche
     id: 'github',
     name: 'GitHub',
     icon: githubIcon,
+    setup: githubSetup(instance.host),
     backLinkHint: "Add your site to your GitHub profile's website field.",
 
     recognise: (url) => recogniseProfileUrl(url, [instance], GITHUB_LOGIN),

@@ -27,6 +27,7 @@ import {
 import type { AnyMethod } from '../../types.js';
 import type { ProviderDeps } from '../index.js';
 import { gitlabIcon } from './icon.js';
+import { gitlabSetup } from './setup.js';
 
 /** GitLab's top-level routes that are not namespaces (PROTOCOL §9.1 names these). */
 const RESERVED = new Set([
@@ -81,8 +82,10 @@ export function gitlabSpec(deps: Pick<ProviderDeps, 'config' | 'fetcher' | 'inst
     id: 'gitlab',
     name: 'GitLab',
     icon: gitlabIcon,
+    setup: gitlabSetup,
     backLinkHint: "Add your site to your GitLab profile's Website field.",
 
+    available: async () => (await instances.all()).length > 0,
     recognise: async (url) => recogniseProfileUrl(url, await instances.all(), GITLAB_USERNAME),
 
     async client(instance) {

@@ -38,6 +38,7 @@ import type { AnyMethod } from '../../types.js';
 import { type OAuthClient, ProviderApiError, UpstreamError } from '../../upstream-oauth.js';
 import type { ProviderDeps } from '../index.js';
 import { mastodonIcon } from './icon.js';
+import { mastodonSetup } from './setup.js';
 
 export const MASTODON = 'mastodon';
 
@@ -372,6 +373,7 @@ export function mastodonSpec(deps: ProviderDeps): OAuthProviderSpec {
     id: MASTODON,
     name: 'Mastodon',
     icon: mastodonIcon,
+    setup: mastodonSetup,
     backLinkHint:
       'Add your site to one of the extra fields on your Mastodon profile (Edit profile), or put its address in your bio.',
 
