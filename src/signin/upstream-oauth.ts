@@ -24,6 +24,10 @@ export interface OAuthClient {
   revocationEndpoint?: string;
   clientId: string;
   clientSecret: string;
+  /** RFC 9207: the issuer an `iss` in the callback must equal; undefined when it cannot be known. */
+  expectedIssuer?: string;
+  /** The server advertises `authorization_response_iss_parameter_supported`: `iss` must be sent. */
+  issRequired?: boolean;
   /** RFC 6749 §2.3.1: `post` sends the secret in the form (GitHub, GitLab, Forgejo, Mastodon accept it). */
   auth?: 'post' | 'basic';
   /** Extra token-request parameters: Mastodon's docs want the authorized `scope` repeated there. */
@@ -140,31 +144,64 @@ export class UpstreamOAuth {
    * The callback: the provider's error or code (RFC 6749 §4.1.2), redeemed with the verifier at the
    * token endpoint. Returns the access token; throws UpstreamError in plain words.
    */
+  /**
+   * The callback before any redemption (RFC 6749 §4.1.2): the provider's error in plain words, the
+   * `iss` rule of RFC 9207 §2.4 (a known issuer must match; a server that advertises `iss` must
+   * send it; an unknown issuer cannot be checked), and the verifier opened. Shared by the providers
+   * and by delegation to a person's own IndieAuth server.
+   */
+  readCallback(
+    client: OAuthClient,
+    sealedVerifier: string,
+    callback: ReadonlyMap<string, string>,
+  ): { params: URLSearchParams; verifier: string } {
+    const verifier = openSecret(VERIFIER_PURPOSE, sealedVerifier, this.secrets);
+    if (verifier === undefined) throw new UpstreamError('This sign-in can no longer be finished here.');
+    const iss = callback.get('iss');
+    if (iss !== undefined && client.expectedIssuer !== undefined && iss !== client.expectedIssuer) {
+      throw new UpstreamError(
+        `The answer came from the issuer ${iss.slice(0, 200)}, not from ${client.expectedIssuer}, so it was refused.`,
+      );
+    }
+    if (iss === undefined && client.issRequired) {
+      throw new UpstreamError(
+        `${client.name} advertises the "iss" parameter but did not send it, so the answer was refused.`,
+      );
+    }
+    // `iss` was judged above; oauth4webapi reads the error or the code.
+    const rest = new URLSearchParams([...callback].filter(([key]) => key !== 'iss'));
+    try {
+      return {
+        params: oauth.validateAuthResponse(
+          server(client),
+          { client_id: client.clientId },
+          rest,
+          oauth.skipStateCheck,
+        ),
+        verifier,
+      };
+    } catch (error) {
+      if (error instanceof oauth.AuthorizationResponseError) {
+        const description = error.error_description ? `: ${error.error_description.slice(0, 300)}` : '';
+        throw new UpstreamError(`${client.name} answered "${error.error.slice(0, 100)}"${description}.`);
+      }
+      throw new UpstreamError(`${client.name} came back without a code.`);
+    }
+  }
+
+  /**
+   * The callback, redeemed with the verifier at the token endpoint (RFC 6749 §4.1.3). Returns the
+   * access token; throws UpstreamError in plain words.
+   */
   async finish(
     methodId: string,
     client: OAuthClient,
     sealedVerifier: string,
     callback: ReadonlyMap<string, string>,
   ): Promise<string> {
-    const verifier = openSecret(VERIFIER_PURPOSE, sealedVerifier, this.secrets);
-    if (verifier === undefined) throw new UpstreamError('This sign-in can no longer be finished here.');
+    const { params, verifier } = this.readCallback(client, sealedVerifier, callback);
     const as = server(client);
     const registered: oauth.Client = { client_id: client.clientId };
-    let params: URLSearchParams;
-    try {
-      params = oauth.validateAuthResponse(
-        as,
-        registered,
-        new URLSearchParams([...callback]),
-        oauth.skipStateCheck,
-      );
-    } catch (error) {
-      if (error instanceof oauth.AuthorizationResponseError) {
-        const description = error.error_description ? `: ${error.error_description.slice(0, 300)}` : '';
-        throw new UpstreamError(`${client.name} answered "${error.error.slice(0, 100)}"${description}.`);
-      }
-      throw new UpstreamError(`${client.name} sent back an answer Latchkey cannot use.`);
-    }
     try {
       const response = await oauth.authorizationCodeGrantRequest(
         as,

@@ -60,7 +60,7 @@ export function createMethods(deps: MethodDeps): AnyMethod[] {
     instances: new ProviderInstances(deps.store, deps.secrets),
   };
   return [
-    indieAuthMethod({ fetcher: deps.fetcher, issuer, secrets: deps.secrets, discover: deps.discover }),
+    indieAuthMethod({ fetcher: deps.fetcher, issuer, upstream: providers.upstream, discover: deps.discover }),
     // Email needs a mail server (SMTP_URL); without one it is not offered at all.
     ...(deps.mailer.enabled
       ? [

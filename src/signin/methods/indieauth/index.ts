@@ -1,34 +1,33 @@
 /**
- * The person's own IndieAuth server (PROTOCOL §9.1; IndieAuth §5): Latchkey is the client. It sends
- * PKCE (S256), a `state` that is a single-use step token bound to this browser session (SECURITY E5),
- * `me` and `scope=profile`; on return it checks `iss` (RFC 9207, SECURITY E6), redeems the code at the
- * token endpoint if known (else the authorization endpoint), and accepts another `me` only when that
- * site names the same server throughout (indieauth/remote-code.ts; IndieAuth §5.3.3, SECURITY F1, F10).
+ * The person's own IndieAuth server (PROTOCOL §9 step 1; IndieAuth §5): Latchkey is the client,
+ * through the same upstream OAuth dance as the providers (upstream-oauth.ts: PKCE S256, a `state`
+ * that is a single-use step token bound to this browser session — SECURITY E5 — a sealed verifier
+ * — D7 — and the RFC 9207 `iss` rule — E6), asking for `me` and `scope=profile`. The code is
+ * redeemed at the token endpoint if known (else the authorization endpoint), and another `me` is
+ * accepted only when that site names the same server throughout (indieauth/remote-code.ts;
+ * IndieAuth §5.3.3, SECURITY F1, F10).
  */
 import { z } from 'zod';
-import { clientAuthorizationUrl } from '../../../indieauth/authorization-request.js';
 import type { SiteDiscovery } from '../../../indieauth/discovery.js';
-import { s256 } from '../../../indieauth/pkce.js';
 import {
   acceptVouchedMe,
   RemoteCodeError,
   redeemRemoteCode,
+  type VouchingServer,
   vouchingServer,
 } from '../../../indieauth/remote-code.js';
 import type { Fetcher } from '../../../net/types.js';
-import { openSecret, randomToken, sealSecret } from '../../../tokens/secrets.js';
 import type { Candidate, Method, StepOutcome } from '../../types.js';
+import { type OAuthClient, UpstreamError, type UpstreamOAuth } from '../../upstream-oauth.js';
 import { INDIEAUTH_ICON } from './icon.js';
 
 export const CALLBACK_PATH = 'signin/indieauth/callback';
 
-const VERIFIER_PURPOSE = 'indieauth-pkce-verifier';
-
 export interface IndieAuthMethodOptions {
   fetcher: Fetcher;
   issuer: string;
-  /** HMAC/cookie keys (first seals, all open): the PKCE verifier is stored sealed (SECURITY D7). */
-  secrets: readonly string[];
+  /** The OAuth dance shared with the providers. */
+  upstream: UpstreamOAuth;
   /** Rediscovery of a differing `me` (F1, F10). */
   discover(me: string): Promise<SiteDiscovery>;
 }
@@ -51,8 +50,23 @@ const IndieAuthState = z.object({
 type IndieAuthState = z.infer<typeof IndieAuthState>;
 
 export function indieAuthMethod(options: IndieAuthMethodOptions): Method<IndieAuthState> {
-  const { fetcher, issuer, secrets } = options;
-  const callback = new URL(CALLBACK_PATH, issuer).href;
+  const { fetcher, issuer, upstream } = options;
+  const callback = upstream.callbackUrl('indieauth');
+
+  /** The person's server as the OAuth client sees it; Latchkey's client_id is its own URL (CIMD). */
+  const clientOf = (
+    server: VouchingServer,
+    state: Pick<IndieAuthState, 'issuer' | 'issRequired'>,
+  ): OAuthClient => ({
+    name: 'Your IndieAuth server',
+    issuer: server.issuer ?? server.authorizationEndpoint,
+    authorizationEndpoint: server.authorizationEndpoint,
+    tokenEndpoint: server.redemptionEndpoint,
+    clientId: issuer,
+    clientSecret: '',
+    ...(state.issuer ? { expectedIssuer: state.issuer } : {}),
+    ...(state.issRequired === 'true' ? { issRequired: true } : {}),
+  });
 
   return {
     id: 'indieauth',
@@ -79,26 +93,33 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method<IndieAu
     },
 
     async start(ctx, candidate) {
-      const verifier = randomToken(48);
-      const state = await ctx.issueStep('indieauth.callback');
-      // D7: the database alone must not hold the verifier; it is sealed with LATCHKEY_SECRET.
       const details = candidate.details ?? {};
-      await ctx.saveState({
-        verifier: sealSecret(VERIFIER_PURPOSE, verifier, secrets),
+      const server = vouchingServer(
+        {
+          issuer: details.issuer,
+          authorizationEndpoint: candidate.target,
+          tokenEndpoint: details.tokenEndpoint,
+        },
+        'token-endpoint',
+      );
+      if (!server) return failed('Your site names no usable authorization endpoint.');
+      const saved = {
         authorizationEndpoint: candidate.target,
         ...(details.tokenEndpoint ? { tokenEndpoint: details.tokenEndpoint } : {}),
         ...(details.issuer ? { issuer: details.issuer } : {}),
         ...(details.issRequired === 'true' ? { issRequired: 'true' as const } : {}),
-      });
-      const url = clientAuthorizationUrl(candidate.target, {
-        clientId: issuer,
-        redirectUri: callback,
-        state,
-        codeChallenge: s256(verifier),
-        me: ctx.attempt.me ?? '',
-        scope: 'profile',
-      });
-      return { kind: 'redirect', url };
+      };
+      const began = upstream.begin(
+        'indieauth',
+        clientOf(server, saved),
+        await ctx.issueStep('indieauth.callback'),
+        {
+          me: ctx.attempt.me ?? '',
+          scope: 'profile',
+        },
+      );
+      await ctx.saveState({ ...saved, verifier: began.sealedVerifier });
+      return { kind: 'redirect', url: began.url };
     },
 
     async step(ctx, _kind, input) {
@@ -106,46 +127,18 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method<IndieAu
       if (!state)
         return failed('This sign-in can no longer be finished here (its saved state is unreadable).');
       const endpoint = state.authorizationEndpoint;
-      const expectedIssuer = state.issuer;
-      const iss = input.get('iss');
-      // RFC 9207 §2.4: a known issuer must match; a server that advertises `iss` must send it.
-      if (iss !== undefined && expectedIssuer !== undefined && iss !== expectedIssuer) {
-        return failed(
-          `The answer came from the issuer ${iss}, not from ${expectedIssuer}, so it was refused.`,
-        );
-      }
-      if (iss === undefined && state.issRequired === 'true') {
-        return failed(
-          'Your IndieAuth server advertises the "iss" parameter but did not send it, so the answer was refused.',
-        );
-      }
-      const error = input.get('error');
-      if (error !== undefined) {
-        const description = input.get('error_description');
-        return failed(
-          `Your IndieAuth server answered "${error.slice(0, 100)}"${description ? `: ${description.slice(0, 300)}` : ''}.`,
-        );
-      }
-      const code = input.get('code');
-      if (!code) return failed('Your IndieAuth server came back without a code.');
-
       const server = vouchingServer(
-        {
-          issuer: expectedIssuer,
-          authorizationEndpoint: endpoint,
-          tokenEndpoint: state.tokenEndpoint,
-        },
+        { issuer: state.issuer, authorizationEndpoint: endpoint, tokenEndpoint: state.tokenEndpoint },
         'token-endpoint',
       );
-      const verifier = openSecret(VERIFIER_PURPOSE, state.verifier, secrets);
-      if (!server || verifier === undefined) {
+      if (!server)
         return failed('This sign-in can no longer be finished here (its saved state is unreadable).');
-      }
       let me: string;
       try {
+        const { params, verifier } = upstream.readCallback(clientOf(server, state), state.verifier, input);
         const verdict = await redeemRemoteCode(fetcher, server.redemptionEndpoint, {
           grant_type: 'authorization_code',
-          code,
+          code: params.get('code') ?? '',
           client_id: issuer,
           redirect_uri: callback,
           code_verifier: verifier,
@@ -159,7 +152,7 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method<IndieAu
           discover: options.discover,
         });
       } catch (error) {
-        if (error instanceof RemoteCodeError) return failed(error.message);
+        if (error instanceof RemoteCodeError || error instanceof UpstreamError) return failed(error.message);
         throw error;
       }
       return {
