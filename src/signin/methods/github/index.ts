@@ -161,14 +161,17 @@ export function githubSpec(app: OAuthAppConfig, deps: Pick<ProviderDeps, 'fetche
 
     async publicProfile(_instance: ProviderInstance, login: string) {
       const path = `/users/${encodeURIComponent(login)}`;
-      const user = await providerJson(deps.fetcher, `${api}${path}`, GitHubUser, {
-        accept: API_ACCEPT,
-        headers: { ...API_HEADERS, authorization: basic(app) },
-        notFound: 'undefined',
-      });
+      // Both reads at once (DESIGN: sign-in fetches run concurrently). Social accounts are extra
+      // places to link back from; without them the other fields still count.
+      const [user, social] = await Promise.all([
+        providerJson(deps.fetcher, `${api}${path}`, GitHubUser, {
+          accept: API_ACCEPT,
+          headers: { ...API_HEADERS, authorization: basic(app) },
+          notFound: 'undefined',
+        }),
+        json(`${path}/social_accounts`, SocialAccounts, basic(app)).catch(() => []),
+      ]);
       if (!user) return undefined;
-      // Social accounts are extra places to link back from; without them the other fields still count.
-      const social = await json(`${path}/social_accounts`, SocialAccounts, basic(app)).catch(() => []);
       return profileOf(user, social);
     },
 
