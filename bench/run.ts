@@ -3,12 +3,20 @@
  * introspection (`POST /introspect`) against a bare node:http baseline, from one run on this machine.
  * Targets (DESIGN): ≥ 60 % of the baseline's requests/second, p99 under 10 ms at 64 connections.
  * Then a second table from bench/signin.ts: sign-in discovery latency with slow remote pages, and a
- * third from bench/signin-load.ts: verification with 20 sign-ins in flight against a 50 MB site (R4).
+ * third from bench/signin-load.ts: verification with 20 sign-ins in flight against a 50 MB site (R4),
+ * and a fourth from bench/providers.ts: chooser → GitHub redirect, and five Mastodon probes → chooser.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { reexecTrustingTestCa } from './trust-test-ca.js';
+
+// The fourth table's Mastodon stand-in speaks https with the test CA's certificate, and Node reads
+// NODE_EXTRA_CA_CERTS only at process start: unless this process was started with a bundle holding
+// the test CA, this runs the same script again with it set and exits with that run's code
+// (bench/trust-test-ca.ts). Done first, so nothing below runs twice.
+await reexecTrustingTestCa();
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -103,4 +111,8 @@ console.log(`\n${signIn.table}`);
 // Third table: verification under sign-in load against a 50 MB site (SECURITY R4, bench/signin-load.ts).
 const { benchSignInLoad } = await import('./signin-load.js');
 console.log(`\n${(await benchSignInLoad()).table}`);
+
+// Fourth table: provider sign-in (bench/providers.ts), Latchkey in this process again.
+const { benchProviders } = await import('./providers.js');
+console.log(`\n${(await benchProviders()).table}`);
 process.exit(0);

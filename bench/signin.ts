@@ -21,7 +21,7 @@ import { testConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 
-const DELAY_MS = 100;
+export const DELAY_MS = 100;
 const TARGET_RATIO = 1.3;
 const HOSTS = ['alice.test', 'carol.test', 'app.test', 'idp.test'];
 
@@ -31,7 +31,7 @@ interface SlowPage {
 }
 
 /** One loopback server answering for made-up hosts, every page after DELAY_MS; counts requests. */
-async function startSlowWeb() {
+export async function startSlowWeb() {
   const pages = new Map<string, SlowPage>();
   const hits = new Map<string, number>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -65,17 +65,17 @@ async function startSlowWeb() {
   };
 }
 
-function homepage(name: string, links: string): string {
+export function homepage(name: string, links: string): string {
   return `<!doctype html><html><head><title>${name}</title>${links}</head>
 <body><div class="h-card"><a class="u-url p-name" href="/">${name}</a></div></body></html>`;
 }
 
-function clientApp(name: string, url: string): string {
+export function clientApp(name: string, url: string): string {
   return `<!doctype html><html><head></head>
 <body><div class="h-app"><a class="u-url p-name" href="${url}">${name}</a></div></body></html>`;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as AddressInfo;
@@ -83,13 +83,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   // Nearest-rank percentile.
   const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
   return sorted[rank - 1] ?? Number.NaN;
 }
 
-function median(sorted: number[]): number {
+export function median(sorted: number[]): number {
   const mid = sorted.length / 2;
   return Number.isInteger(mid)
     ? ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
