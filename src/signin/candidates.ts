@@ -31,6 +31,14 @@ export function usableLinks(site: SiteDiscovery): Link[] {
 }
 
 /**
+ * At most this many of a site's links are looked at for sign-in, in document order. Recognising a
+ * link may cost an outbound request (a Mastodon probe), and the page is the visitor's to write: a
+ * page with thousands of rel=me links must not make Latchkey send thousands of requests (SECURITY
+ * R4: sign-in work per request is bounded). Twenty is far more than any real homepage lists.
+ */
+export const MAX_SIGNIN_LINKS = 20;
+
+/**
  * The candidates for a site, in link order. A link goes to the first method (registry order) that
  * recognises it; recognitions that must ask a server (a Mastodon probe) run concurrently, all links
  * at once (DESIGN: sign-in fetches run concurrently).
@@ -46,10 +54,12 @@ export async function findCandidates(
     return candidate ? [candidate] : [];
   }
   const perLink = await Promise.all(
-    usableLinks(site).map(async (link) => {
-      const answers = await Promise.all(methods.map((method) => method.recognise(link, site)));
-      return answers.find((candidate) => candidate !== undefined);
-    }),
+    usableLinks(site)
+      .slice(0, MAX_SIGNIN_LINKS)
+      .map(async (link) => {
+        const answers = await Promise.all(methods.map((method) => method.recognise(link, site)));
+        return answers.find((candidate) => candidate !== undefined);
+      }),
   );
   const found: Candidate[] = [];
   const seen = new Set<string>();
