@@ -129,6 +129,9 @@ function parsed<T>(schema: z.ZodType<T>, body: string): T | undefined {
  * (PROTOCOL §9.1). Every fetch goes through the safe fetcher (private addresses refused, SECURITY
  * G1) and follows no redirect to somewhere else.
  */
+/** Probe answers kept in memory at most; links are the visitor's to write, so hosts are unbounded. */
+const MAX_KNOWN_HOSTS = 5000;
+
 export class InstanceProbe {
   private readonly known = new Map<string, { yes: boolean; until: number }>();
   private readonly asking = new Map<string, Promise<boolean>>();
@@ -147,7 +150,10 @@ export class InstanceProbe {
     const asked = this.ask(host)
       .catch(() => false)
       .then((yes) => {
+        this.known.delete(host);
         this.known.set(host, { yes, until: this.clock() + (yes ? PROBE_TTL.yes : PROBE_TTL.no) });
+        // A Map iterates in insertion order: the first key is the oldest answer.
+        if (this.known.size > MAX_KNOWN_HOSTS) this.known.delete(this.known.keys().next().value as string);
         this.asking.delete(host);
         return yes;
       });
