@@ -15,6 +15,7 @@ import { isClientPermitted } from '../indieauth/client-policy.js';
 import { DiscoveryError, type SiteDiscovery } from '../indieauth/discovery.js';
 import { normaliseSignInInput, validateProfileUrl } from '../indieauth/urls.js';
 import type { Logger } from '../log.js';
+import { insertSigninLog } from '../store/account.js';
 import type { Store } from '../store/db.js';
 import {
   forgetIdentities,
@@ -24,6 +25,7 @@ import {
   upsertIdentity,
 } from '../store/signin.js';
 import type { CodeService, Profile } from '../tokens/codes.js';
+import { randomId } from '../tokens/secrets.js';
 import { Attempts, parseJson } from './attempts.js';
 import { findCandidates } from './candidates.js';
 import { readConsent } from './consent.js';
@@ -449,6 +451,7 @@ export class SignInService {
       evidence: `This browser signed in as ${identity.me} earlier (${identity.method}).`,
       profile,
       ...(profile.email ? { email: profile.email } : {}),
+      reused: true,
     };
     const moved = await this.attempts.move(attempt, 'continueAs', {
       me: identity.me,
@@ -510,6 +513,19 @@ export class SignInService {
       scope,
       profile: proof.profile,
       authMethod: proof.method,
+      clientName: attempt.client.name,
+      clientLogo: attempt.client.logoUri,
+      proofFresh: proof.reused !== true,
+    });
+    // PROTOCOL §13: the account page lists each sign-in with its evidence (kept 90 days, R6).
+    await insertSigninLog(this.deps.store.db, {
+      id: randomId(),
+      me: proof.me,
+      client_id: attempt.request.clientId,
+      client_name: attempt.client.name ?? null,
+      method: proof.method,
+      evidence: proof.evidence,
+      created_at: this.deps.clock(),
     });
     logger.info(
       {

@@ -76,6 +76,11 @@ export interface Proof {
   profile?: Profile;
   /** The address proven by the email method (for the `email` scope). */
   email?: string;
+  /**
+   * True when this proof was not made now but reused from "Continue as" (PROTOCOL §13): the code
+   * records it, so the account page knows whether its sign-in was fresh (passkeys need a fresh one).
+   */
+  reused?: boolean;
 }
 
 /** A page a method asks the browser to show, with the step token its form must post back. */

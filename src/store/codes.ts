@@ -5,7 +5,9 @@
 import type { Kysely } from 'kysely';
 import type { AuthCodesTable, Database } from './schema.js';
 
-export type CodeRow = AuthCodesTable;
+/** Rows from before migration 006 (and tests) may leave out what the account page added. */
+type AccountColumns = 'client_name' | 'client_logo' | 'proof_fresh';
+export type CodeRow = Omit<AuthCodesTable, AccountColumns> & Partial<Pick<AuthCodesTable, AccountColumns>>;
 
 export async function insertCode(db: Kysely<Database>, row: CodeRow): Promise<void> {
   await db.insertInto('auth_codes').values(row).execute();

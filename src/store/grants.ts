@@ -12,6 +12,9 @@ export interface GrantSummaryRow {
   clientId: string;
   scope: string;
   source: string;
+  /** The client's name and https logo as recorded at grant time (remote text, SECURITY E7). */
+  clientName: string | null;
+  clientLogo: string | null;
   createdAt: number;
   revokedAt: number | null;
   /** Most recent `last_used_at` of its access tokens. */
@@ -39,7 +42,17 @@ export interface GrantQuery {
 export async function listGrantSummaries(db: Kysely<Database>, q: GrantQuery): Promise<GrantSummaryRow[]> {
   let query = db
     .selectFrom('grants as g')
-    .select(['g.id', 'g.me', 'g.client_id', 'g.scope', 'g.source', 'g.created_at', 'g.revoked_at'])
+    .select([
+      'g.id',
+      'g.me',
+      'g.client_id',
+      'g.scope',
+      'g.source',
+      'g.client_name',
+      'g.client_logo',
+      'g.created_at',
+      'g.revoked_at',
+    ])
     .select((eb) => [
       eb
         .selectFrom('access_tokens as a')
@@ -117,6 +130,8 @@ export async function listGrantSummaries(db: Kysely<Database>, q: GrantQuery): P
       clientId: r.client_id,
       scope: r.scope,
       source: r.source,
+      clientName: r.client_name,
+      clientLogo: r.client_logo,
       createdAt: r.created_at,
       revokedAt: r.revoked_at,
       lastUsedAt: r.last_used == null ? null : Number(r.last_used),

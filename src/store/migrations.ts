@@ -235,12 +235,58 @@ const m005_providers: Migration = {
   },
 };
 
+/**
+ * The person's account page (PROTOCOL §13): what a grant showed at grant time (client name and https
+ * logo, SECURITY E7), whether the code's proof was fresh or a "Continue as" (passkey registration
+ * needs a fresh one, E9), the account page's own sessions (12 hours) and one row per successful
+ * sign-in (kept 90 days). Every new table has an end of life and is purged (R6).
+ */
+const m006_account: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('auth_codes').addColumn('client_name', 'text').execute();
+    await db.schema.alterTable('auth_codes').addColumn('client_logo', 'text').execute();
+    await db.schema.alterTable('auth_codes').addColumn('proof_fresh', 'integer').execute();
+    await db.schema.alterTable('grants').addColumn('client_name', 'text').execute();
+    await db.schema.alterTable('grants').addColumn('client_logo', 'text').execute();
+    await db.schema
+      .createTable('account_sessions')
+      .addColumn('id_hash', 'text', (c) => c.primaryKey())
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('proven_at', 'bigint', (c) => c.notNull())
+      .addColumn('fresh', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('account_sessions_me').on('account_sessions').column('me').execute();
+    await db.schema
+      .createIndex('account_sessions_expires')
+      .on('account_sessions')
+      .column('expires_at')
+      .execute();
+    await db.schema
+      .createTable('signin_log')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('client_id', 'text', (c) => c.notNull())
+      .addColumn('client_name', 'text')
+      .addColumn('method', 'text', (c) => c.notNull())
+      .addColumn('evidence', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('signin_log_me').on('signin_log').columns(['me', 'created_at']).execute();
+    await db.schema.createIndex('signin_log_created').on('signin_log').column('created_at').execute();
+    await db.schema.createIndex('session_identities_me').on('session_identities').column('me').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001_foundation,
   '002_codes_and_refresh_tokens': m002_codes_and_refresh_tokens,
   '003_clients': m003_clients,
   '004_signin': m004_signin,
   '005_providers': m005_providers,
+  '006_account': m006_account,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -36,7 +36,9 @@ export type PurgeTable =
   | 'auth_codes'
   | 'access_tokens'
   | 'refresh_tokens'
-  | 'grants';
+  | 'grants'
+  | 'account_sessions'
+  | 'signin_log';
 
 export interface PurgeReport {
   /** Rows removed per table. */
@@ -48,6 +50,8 @@ export interface PurgeReport {
 
 /** Our codes live a minute; they stay a day after expiry so a late replay still revokes its grant (C1). */
 const CODE_KEEP_SECONDS = 86400;
+/** The account page shows 90 days of sign-ins (PROTOCOL §13); older rows go. */
+export const SIGNIN_LOG_KEEP_SECONDS = 90 * 86400;
 const DEFAULT_BATCH = 500;
 
 /**
@@ -60,6 +64,8 @@ interface ByExpiry {
   key: readonly string[];
   before: number;
   inclusive?: boolean;
+  /** The indexed time column; `expires_at` unless a table keeps rows for a while after `created_at`. */
+  column?: 'expires_at' | 'created_at';
 }
 
 /**
@@ -94,6 +100,8 @@ function sweeps(at: number, keepSeconds: number): Sweep[] {
     expiry('email_codes', ['attempt_id'], at, true),
     expiry('signin_attempts', ['id'], at, true),
     expiry('session_identities', ['session_hash', 'me'], at, true),
+    expiry('account_sessions', ['id_hash'], at, true),
+    { ...expiry('signin_log', ['id'], at - SIGNIN_LOG_KEEP_SECONDS), column: 'created_at' },
     expiry('rate_limits', ['key'], at, true),
     expiry('client_cache', ['client_id'], at, true),
     expiry('redeemed_codes', ['code_hash'], at),
@@ -139,7 +147,8 @@ export async function purgeExpired(
     const table = sql.table(sweep.table);
     if (sweep.kind === 'expiry') {
       const keys = sql.join(sweep.key.map((k) => sql.ref(k)));
-      const past = sweep.inclusive ? sql`expires_at <= ${sweep.before}` : sql`expires_at < ${sweep.before}`;
+      const column = sql.ref(sweep.column ?? 'expires_at');
+      const past = sweep.inclusive ? sql`${column} <= ${sweep.before}` : sql`${column} < ${sweep.before}`;
       // Until a batch finds nothing: a short batch may only mean another instance took some rows.
       for (let removed = -1; removed !== 0 && !stopped(); ) {
         const result = await sql`DELETE FROM ${table} WHERE (${keys}) IN (
@@ -185,5 +194,7 @@ function emptyCounts(): Record<PurgeTable, number> {
     access_tokens: 0,
     refresh_tokens: 0,
     grants: 0,
+    account_sessions: 0,
+    signin_log: 0,
   };
 }

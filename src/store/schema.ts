@@ -36,6 +36,9 @@ export interface GrantsTable {
   revoked_at: number | null;
   /** JSON Profile proven at sign-in (migration 004); null for Mintoken grants. */
   profile: string | null;
+  /** The client's name and https logo as the consent page showed them (migration 006; remote text, E7). */
+  client_name: string | null;
+  client_logo: string | null;
 }
 
 export interface AccessTokensTable {
@@ -82,6 +85,11 @@ export interface AuthCodesTable {
   used_by: string | null;
   /** The grant the redemption created, revoked if the code is replayed (SECURITY C1). */
   grant_id: string | null;
+  /** The client's name and https logo at sign-in, copied to the grant (migration 006). */
+  client_name: string | null;
+  client_logo: string | null;
+  /** 1 when the proof was made for this sign-in, 0 for "Continue as" (PROTOCOL §13); null before 006. */
+  proof_fresh: number | null;
 }
 
 export interface RefreshTokensTable {
@@ -203,6 +211,31 @@ export interface MastodonAppsTable {
   created_at: number;
 }
 
+/** A browser signed in to the account page (PROTOCOL §13): the cookie's random id, hashed (D7). */
+export interface AccountSessionsTable {
+  id_hash: string;
+  me: string;
+  method: string;
+  proven_at: number;
+  /** 1 when the proof was made for this sign-in, 0 when it came from "Continue as". */
+  fresh: number;
+  created_at: number;
+  expires_at: number;
+}
+
+/** One row per successful sign-in (PROTOCOL §13 "recent sign-ins"), kept 90 days (SECURITY R6). */
+export interface SigninLogTable {
+  id: string;
+  me: string;
+  client_id: string;
+  /** Remote text (SECURITY E7). */
+  client_name: string | null;
+  method: string;
+  /** Plain words: what linked back to the site, where. */
+  evidence: string;
+  created_at: number;
+}
+
 export interface Database {
   settings: SettingsTable;
   trusted_endpoints: TrustedEndpointsTable;
@@ -221,4 +254,6 @@ export interface Database {
   rate_limits: RateLimitsTable;
   provider_instances: ProviderInstancesTable;
   mastodon_apps: MastodonAppsTable;
+  account_sessions: AccountSessionsTable;
+  signin_log: SigninLogTable;
 }

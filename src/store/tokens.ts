@@ -18,6 +18,9 @@ export interface GrantRow {
   createdAt: number;
   /** JSON of the profile proven at sign-in, for `/userinfo` (codes issued here only). */
   profile?: string | null;
+  /** The client's name and https logo at grant time, for the account page (PROTOCOL §13). */
+  clientName?: string | null;
+  clientLogo?: string | null;
 }
 
 export interface AccessTokenRow {
@@ -46,6 +49,8 @@ export async function insertGrant(db: Kysely<Database>, grant: GrantRow): Promis
       created_at: grant.createdAt,
       revoked_at: null,
       profile: grant.profile ?? null,
+      client_name: grant.clientName ?? null,
+      client_logo: grant.clientLogo ?? null,
     })
     .execute();
 }

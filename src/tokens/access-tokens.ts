@@ -33,6 +33,9 @@ export interface NewGrant {
   source: 'mintoken' | 'code';
   authorizationEndpoint: string | null;
   profile?: string | null;
+  /** What the account page shows for the grant (PROTOCOL §13). */
+  clientName?: string | null;
+  clientLogo?: string | null;
 }
 
 export interface IssuedToken {

@@ -35,6 +35,11 @@ export interface NewCode {
   scope: readonly string[];
   profile?: Profile | undefined;
   authMethod: string;
+  /** The client's name and https logo as the person saw them; the grant keeps them (PROTOCOL §13). */
+  clientName?: string | undefined;
+  clientLogo?: string | undefined;
+  /** False when the proof came from "Continue as" (passkey registration needs a fresh one, E9). */
+  proofFresh?: boolean | undefined;
 }
 
 export interface RedeemRequest {
@@ -50,6 +55,10 @@ export interface Redemption {
   profile?: Profile;
   /** Present when redeemed at the token endpoint for a code with scope. */
   tokens?: TokenPair;
+  /** How the person proved `me` ('email', 'pgp', …). */
+  authMethod: string;
+  /** True when the proof was made for this sign-in, false for "Continue as" (PROTOCOL §13). */
+  proofFresh: boolean;
 }
 
 export interface CodeServiceOptions {
@@ -76,6 +85,9 @@ export class CodeService {
       scope: formatScope(code.scope),
       profile: code.profile ? JSON.stringify(code.profile) : null,
       auth_method: code.authMethod,
+      client_name: code.clientName ?? null,
+      client_logo: code.clientLogo?.startsWith('https:') ? code.clientLogo : null,
+      proof_fresh: code.proofFresh === false ? 0 : 1,
       created_at: at,
       expires_at: at + this.options.codeTtl,
       used_at: null,
@@ -133,6 +145,8 @@ export class CodeService {
         source: 'code',
         authorizationEndpoint: null,
         profile: row.profile,
+        clientName: row.client_name ?? null,
+        clientLogo: row.client_logo ?? null,
       });
       const refreshToken = refreshTokens ? await refreshTokens.issue(tx, { grantId, ...grant }) : undefined;
       return { issued: { ...issued, refreshToken } };
@@ -143,6 +157,8 @@ export class CodeService {
       scope,
       ...(profile ? { profile } : {}),
       ...(outcome.issued ? { tokens: outcome.issued } : {}),
+      authMethod: row.auth_method,
+      proofFresh: row.proof_fresh === 1,
     };
   }
 

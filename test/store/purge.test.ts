@@ -4,10 +4,11 @@
  * with the store's own insert functions; only the 20k-row backlog is bulk-inserted.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { insertAccountSession, insertSigninLog } from '../../src/store/account.js';
 import { putCachedClientInfo } from '../../src/store/clients.js';
 import { insertCode } from '../../src/store/codes.js';
 import type { Store } from '../../src/store/db.js';
-import { type PurgeTable, purgeExpired } from '../../src/store/purge.js';
+import { type PurgeTable, purgeExpired, SIGNIN_LOG_KEEP_SECONDS } from '../../src/store/purge.js';
 import { insertRefreshToken } from '../../src/store/refresh-tokens.js';
 import {
   hitRateLimit,
@@ -141,7 +142,10 @@ async function seedShortLived(store: Store): Promise<void> {
   await hitRateLimit(db, 'signin-ip:live', 600, AT);
 }
 
-async function ids(store: Store, table: 'grants' | 'access_tokens' | 'refresh_tokens'): Promise<string[]> {
+async function ids(
+  store: Store,
+  table: 'grants' | 'access_tokens' | 'refresh_tokens' | 'signin_log',
+): Promise<string[]> {
   const rows = await store.db.selectFrom(table).select('id').orderBy('id').execute();
   return rows.map((row) => row.id);
 }
@@ -188,6 +192,35 @@ describe.each(storeTargets)('purge on $name (SECURITY R6)', (target) => {
     await recordRedeemedCode(db, { codeHash: 'rc-live', grantId: 'g-live', expiresAt: LATER });
     await insertCode(db, code('c-old', AT - 86400 - 1));
     await insertCode(db, code('c-recent', AT - 60));
+    // The account page (PROTOCOL §13): sessions go at expiry, the sign-in log after 90 days.
+    for (const [id, expiresAt] of [
+      ['as-old', AT - 1],
+      ['as-live', LATER],
+    ] as const) {
+      await insertAccountSession(db, {
+        id_hash: id,
+        me: 'https://alice.example/',
+        method: 'email',
+        proven_at: expiresAt - 12 * 3600,
+        fresh: 1,
+        created_at: expiresAt - 12 * 3600,
+        expires_at: expiresAt,
+      });
+    }
+    for (const [id, createdAt] of [
+      ['log-old', AT - SIGNIN_LOG_KEEP_SECONDS - 1],
+      ['log-recent', AT - SIGNIN_LOG_KEEP_SECONDS + 60],
+    ] as const) {
+      await insertSigninLog(db, {
+        id,
+        me: 'https://alice.example/',
+        client_id: 'https://app.example/',
+        client_name: 'App',
+        method: 'email',
+        evidence: 'The site links to mailto:alice@alice.example.',
+        created_at: createdAt,
+      });
+    }
 
     const report = await purgeExpired(db, AT, { keepSeconds: KEEP });
 
@@ -203,9 +236,15 @@ describe.each(storeTargets)('purge on $name (SECURITY R6)', (target) => {
       access_tokens: 3,
       refresh_tokens: 2,
       grants: 2,
+      account_sessions: 1,
+      signin_log: 1,
     };
     expect(report.removed).toEqual(expected);
-    expect(report.total).toBe(15);
+    expect(report.total).toBe(17);
+    expect(
+      (await db.selectFrom('account_sessions').select('id_hash').execute()).map((r) => r.id_hash),
+    ).toEqual(['as-live']);
+    expect(await ids(store, 'signin_log')).toEqual(['log-recent']);
     expect(await ids(store, 'grants')).toEqual(['g-live', 'g-refresh', 'g-week']);
     expect(await ids(store, 'access_tokens')).toEqual(['t-live', 't-week']);
     expect(await ids(store, 'refresh_tokens')).toEqual(['r-refresh']);
