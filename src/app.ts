@@ -3,6 +3,7 @@
  * RFC 6749 §5.2 JSON; anything unexpected is logged and answered as a generic 500 (no stack traces).
  */
 import { Hono } from 'hono';
+import { accountRoutes } from './http/account.js';
 import { authorizeRedemptionRoutes } from './http/authorize.js';
 import { clientIpResolver } from './http/client-ip.js';
 import { demoRoutes } from './http/demo.js';
@@ -42,6 +43,7 @@ export function buildApp(services: Services): Hono {
   authorizeRedemptionRoutes(app, services);
   signInRoutes(app, services);
   demoRoutes(app, services);
+  accountRoutes(app, services);
   userinfoRoutes(app, services);
   introspectionRoutes(app, services);
 

@@ -2,6 +2,7 @@
  * Wires the services from a Config: store (migrated), fetcher, token services. Both the server and
  * the CLI start here, so they always see the same store and rules.
  */
+import { AccountService } from './account/service.js';
 import type { Config } from './config.js';
 import { ClientInfoService } from './indieauth/client-info.js';
 import { ClientPolicy } from './indieauth/client-policy.js';
@@ -46,6 +47,8 @@ export interface Services {
   mailer: Mailer;
   /** The sign-in state machine behind `GET /authorize` (PROTOCOL §9). */
   signIn: SignInService;
+  /** The person's account page (PROTOCOL §13): their grants, sign-ins and browsers. */
+  account: AccountService;
   close(): Promise<void>;
 }
 
@@ -134,6 +137,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     clientInfo,
     mailer,
     signIn,
+    account: new AccountService({ store, grants, logger, secrets, clock, issuer: config.publicUrl }),
     async close() {
       mailer.close();
       await owned?.close();

@@ -97,7 +97,11 @@ export function clientMetadata(issuer: string): object {
     client_id: issuer,
     client_name: 'Latchkey',
     client_uri: issuer,
-    redirect_uris: [new URL(CALLBACK_PATH, issuer).href, new URL('demo/callback', issuer).href],
+    redirect_uris: [
+      new URL(CALLBACK_PATH, issuer).href,
+      new URL('demo/callback', issuer).href,
+      new URL('account/callback', issuer).href,
+    ],
   };
 }
 

@@ -48,7 +48,15 @@ export const cors: MiddlewareHandler = async (c, next) => {
  * would set cookies and post forms on the wrong origin, which the page CSP (`form-action 'self'`)
  * and the cookie's host then break. OAuth endpoints, callbacks and JSON answers are never moved.
  */
-export const ISSUER_HOST_PAGES = new Set(['/', '/docs', '/setup', '/faq', '/privacy', '/demo/start']);
+export const ISSUER_HOST_PAGES = new Set([
+  '/',
+  '/docs',
+  '/setup',
+  '/faq',
+  '/privacy',
+  '/demo/start',
+  '/account',
+]);
 
 /** Headers a reverse proxy adds; behind one, only `X-Forwarded-Host` says which host was asked for. */
 const PROXY_HEADERS = ['x-forwarded-for', 'x-real-ip', 'forwarded', 'x-forwarded-proto'];

@@ -34,10 +34,10 @@ import { MAX_FORM_BYTES, type Params, parseParams } from './form.js';
 import { renderPage } from './pages.js';
 import { redirectTo } from './redirect.js';
 
-type PageForm = { ok: true; params: Params } | { ok: false; reason: string };
+export type PageForm = { ok: true; params: Params } | { ok: false; reason: string };
 
 /** A browser form, parsed by the same strict rules as the OAuth endpoints (SECURITY A6), at most 64 KiB. */
-async function readPageForm(c: Context, multiline?: ReadonlySet<string>): Promise<PageForm> {
+export async function readPageForm(c: Context, multiline?: ReadonlySet<string>): Promise<PageForm> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded')
     return { ok: false, reason: 'The form was not sent as a form.' };
@@ -105,7 +105,16 @@ export function signInRoutes(app: Hono, services: Services): void {
       case 'method':
         return renderPage(c, MethodPage(screen), screen.page.problem ? 400 : 200, targets);
       case 'consent':
-        return renderPage(c, ConsentPage({ ...screen, describe: describeScope }), 200, targets);
+        return renderPage(
+          c,
+          ConsentPage({
+            ...screen,
+            describe: describeScope,
+            accountUrl: new URL('account', config.publicUrl).href,
+          }),
+          200,
+          targets,
+        );
       case 'no-methods':
         return renderPage(c, NoMethodsPage(screen), 400);
       case 'problem':

@@ -68,6 +68,14 @@ legend { padding: 0 .35rem; font-weight: 600; }
 .actions { display: flex; flex-wrap: wrap; gap: .75rem; }
 .actions > button { flex: 1 1 12rem; }
 main summary { min-height: 44px; padding: .6rem 0; cursor: pointer; }
+.notice { padding: .6rem .85rem; border-left: 4px solid var(--accent); border-radius: 0 6px 6px 0; background: color-mix(in srgb, var(--accent) 9%, transparent); }
+/* account page */
+.cards { list-style: none; margin: 1rem 0; padding: 0; display: flex; flex-direction: column; gap: .85rem; }
+.card { padding: .75rem 1rem; border: 1px solid color-mix(in srgb, var(--fg) 15%, transparent); border-radius: 10px; overflow-wrap: anywhere; }
+.card > p { margin: .25rem 0; }
+.card .client { margin: 0; padding: 0; border: 0; background: none; }
+.card .facts { margin: .75rem 0; }
+.scope + .scope { margin-left: .5rem; }
 @media (min-width: 40rem) {
   .stack > button:not(.secondary) { align-self: flex-start; width: auto; min-width: 12rem; }
   .actions > button { flex: 0 1 auto; min-width: 10rem; }

@@ -24,7 +24,15 @@ const at = (path: string) => `http://127.0.0.1:${port}${path}`;
 
 describe('first run: pages reached on another host name', () => {
   it('first run: GET pages redirect to the issuer host, keeping path and query', async () => {
-    for (const path of ['/', '/docs', '/setup?x=1', '/faq', '/privacy', '/demo/start?me=alice.example']) {
+    for (const path of [
+      '/',
+      '/docs',
+      '/setup?x=1',
+      '/faq',
+      '/privacy',
+      '/demo/start?me=alice.example',
+      '/account',
+    ]) {
       const res = await fetch(at(path), { redirect: 'manual', headers: { accept: 'text/html' } });
       expect(res.status, path).toBe(302);
       expect(res.headers.get('location')).toBe(`http://localhost:${port}${path}`);

@@ -186,7 +186,11 @@ describe.each(storeTargets.slice(0, 1))('demo and metadata ($name)', (target) =>
         client_id: 'https://login.test/',
         client_name: 'Latchkey',
         client_uri: 'https://login.test/',
-        redirect_uris: ['https://login.test/signin/indieauth/callback', 'https://login.test/demo/callback'],
+        redirect_uris: [
+          'https://login.test/signin/indieauth/callback',
+          'https://login.test/demo/callback',
+          'https://login.test/account/callback',
+        ],
       });
       const meta = (await (await t.app.request('/.well-known/oauth-authorization-server')).json()) as Record<
         string,
