@@ -70,6 +70,7 @@ export function createMethods(deps: MethodDeps): AnyMethod[] {
             limits: deps.limits,
             clock: deps.clock,
             serviceHost,
+            accountUrl: new URL('account', issuer).href,
           }),
         ]
       : []),

@@ -71,6 +71,14 @@ export function FaqPage({ codeLifetime, tokenLifetime, refreshTokenLifetime }: F
         button on the sign-in pages. Signing out of Latchkey does not sign you out of the websites you signed
         in to: each keeps its own session.
       </p>
+
+      <h2 id="account">How do I see or revoke what I allowed?</h2>
+      <p>
+        Open <a href="/account">your sign-ins and apps</a> and sign in with your site. It lists every app that
+        can act for your site, with what it may do and when it last did; "Revoke" cuts one off at once, access
+        and refresh tokens alike, and "Revoke all" cuts them all off. It also shows your recent sign-ins with
+        what proved each one, and the browsers that can "Continue as" your site, with "Sign out everywhere".
+      </p>
     </Layout>
   );
 }

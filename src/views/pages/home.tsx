@@ -35,6 +35,10 @@ export function HomePage({ issuer }: HomeProps) {
           Your site needs a link Latchkey can check: see <a href="/setup">how to set up your site</a>.
         </p>
       </section>
+      <p>
+        Signed in with Latchkey before? <a href="/account">Your sign-ins and apps</a>: see which apps can act
+        for your site and revoke them.
+      </p>
       <h2>Three ways to use it</h2>
       <ul>
         <li>

@@ -229,6 +229,8 @@ export function ConsentPage(props: {
   scope: string[];
   noPkce: boolean;
   describe: (scope: string) => string;
+  /** The account page (PROTOCOL §13), where this access can be revoked later. */
+  accountUrl?: string;
 }) {
   const { client } = props;
   const lookalike = lookalikeName(client);
@@ -290,6 +292,11 @@ export function ConsentPage(props: {
           ))}
         </fieldset>
         <p class="muted">Untick anything you do not want to allow.</p>
+        {props.accountUrl ? (
+          <p class="muted">
+            You can revoke this later at <a href={props.accountUrl}>{props.accountUrl}</a>.
+          </p>
+        ) : null}
         <div class="actions">
           <button type="submit" name="decision" value="approve">
             Allow

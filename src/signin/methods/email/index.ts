@@ -62,6 +62,8 @@ export interface EmailMethodOptions {
   clock: () => number;
   /** The service host, named in the message so the person knows who sends it. */
   serviceHost: string;
+  /** The account page (PROTOCOL §13), named in the message: where sign-ins and apps are seen and revoked. */
+  accountUrl?: string;
 }
 
 const EmailState = z.object({ address: z.string() });
@@ -69,7 +71,7 @@ type EmailState = z.infer<typeof EmailState>;
 type Ctx = MethodContext<EmailState>;
 
 export function emailMethod(options: EmailMethodOptions): Method<EmailState> {
-  const { store, mailer, limits, clock, serviceHost } = options;
+  const { store, mailer, limits, clock, serviceHost, accountUrl } = options;
 
   const page = async (
     ctx: Ctx,
@@ -155,7 +157,10 @@ export function emailMethod(options: EmailMethodOptions): Method<EmailState> {
               `Someone (hopefully you) is signing in as ${me} at ${serviceHost}.\n\n` +
               `Your code is: ${code}\n\n` +
               `It works once, for 10 minutes, in the browser where you asked for it.\n` +
-              `If this was not you, ignore this message.\n`,
+              `If this was not you, ignore this message.\n` +
+              (accountUrl
+                ? `\nSee your sign-ins and the apps with access to your site at ${accountUrl}\n`
+                : ''),
           });
         } catch {
           return {
