@@ -2,6 +2,7 @@
  * Wires the services from a Config: store (migrated), fetcher, token services. Both the server and
  * the CLI start here, so they always see the same store and rules.
  */
+import { PasskeyService } from './account/passkeys.js';
 import { AccountService } from './account/service.js';
 import type { Config } from './config.js';
 import { ClientInfoService } from './indieauth/client-info.js';
@@ -14,6 +15,7 @@ import type { Fetcher } from './net/types.js';
 import { createMethods } from './signin/methods/index.js';
 import { RateLimiter } from './signin/rate-limit.js';
 import { SignInService } from './signin/service.js';
+import type { Candidate } from './signin/types.js';
 import { openStore, type Store } from './store/db.js';
 import { putSettingIfAbsent } from './store/settings.js';
 import { AccessTokenService } from './tokens/access-tokens.js';
@@ -49,6 +51,8 @@ export interface Services {
   signIn: SignInService;
   /** The person's account page (PROTOCOL §13): their grants, sign-ins and browsers. */
   account: AccountService;
+  /** Site owners' passkeys (PROTOCOL §13, SECURITY E9). */
+  passkeys: PasskeyService;
   close(): Promise<void>;
 }
 
@@ -108,7 +112,16 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const mailer = overrides.mailer ?? createMailer(config.smtpUrl, config.mailFrom, config.publicUrl);
   const limits = new RateLimiter(store, clock);
   const discover = (me: string) => discoverSite(me, fetcher);
-  const signIn = new SignInService({
+  // Registration reads sign-in's candidates (the link that proved the site); signIn is built below.
+  const passkeys: PasskeyService = new PasskeyService({
+    store,
+    logger,
+    clock,
+    issuer: config.publicUrl,
+    discover,
+    candidatesFor: (site): Promise<Candidate[]> => signIn.candidatesFor(site),
+  });
+  const signIn: SignInService = new SignInService({
     config,
     store,
     logger,
@@ -118,7 +131,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     clock,
     discover,
     allowNoPkce: config.allowNoPkce,
-    methods: createMethods({ config, store, fetcher, mailer, limits, clock, secrets, discover }),
+    methods: createMethods({ config, store, fetcher, mailer, limits, clock, secrets, discover, passkeys }),
   });
 
   return {
@@ -138,6 +151,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     mailer,
     signIn,
     account: new AccountService({ store, grants, logger, secrets, clock, issuer: config.publicUrl }),
+    passkeys,
     async close() {
       mailer.close();
       await owned?.close();

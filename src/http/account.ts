@@ -18,7 +18,12 @@ import { s256 } from '../indieauth/pkce.js';
 import type { Services } from '../services.js';
 import { signValue, verifySigned } from '../signin/session.js';
 import { constantTimeEqual, randomToken } from '../tokens/secrets.js';
-import { AccountPage, type AccountPageProps, AccountSignedOutPage } from '../views/pages/account.js';
+import {
+  AccountPage,
+  type AccountPageProps,
+  AccountSignedOutPage,
+  PasskeyAddPage,
+} from '../views/pages/account.js';
 import { type PageStatus, renderError, renderPage } from './pages.js';
 import { redirectTo } from './redirect.js';
 import { readPageForm } from './signin.js';
@@ -32,6 +37,9 @@ const NOTICES: Record<string, string> = {
   revoked: 'Done: that app’s access is revoked. Its access and refresh tokens stopped working.',
   'revoked-all': 'Done: every app’s access is revoked. Their tokens stopped working.',
   'none-to-revoke': 'There was no app with access to revoke.',
+  'passkey-added': 'Done: the passkey is added. Choose "Sign in with a passkey" next time.',
+  'passkey-renamed': 'Done: the passkey is renamed.',
+  'passkey-removed': 'Done: the passkey is removed; it cannot sign you in any more.',
 };
 
 /** The account session cookie's name: `__Host-` on https, like the sign-in session (session.ts). */
@@ -40,7 +48,7 @@ export function accountCookieName(issuer: string): string {
 }
 
 export function accountRoutes(app: Hono, services: Services): void {
-  const { config, account } = services;
+  const { config, account, passkeys } = services;
   const issuer = config.publicUrl;
   const issuerOrigin = new URL(issuer).origin;
   const callback = new URL('account/callback', issuer).href;
@@ -64,7 +72,7 @@ export function accountRoutes(app: Hono, services: Services): void {
   };
 
   /** Sends the browser through Latchkey's own sign-in, as the demo does. */
-  const signInFirst = (c: Context) => {
+  const signInFirst = (c: Context, again = false) => {
     const state = randomToken(16);
     const verifier = randomToken(48);
     setStateCookie(c, signValue('account-state', `${state}.${verifier}`, services.secrets), STATE_TTL);
@@ -77,7 +85,8 @@ export function accountRoutes(app: Hono, services: Services): void {
       ...(me ? { me } : {}),
     });
     c.header('Cache-Control', 'no-store');
-    return redirectTo(c, url, 302);
+    // "Sign in again" forces a fresh proof: no "Continue as" (passkey registration needs one, E9).
+    return redirectTo(c, again ? `${url}&prompt=login` : url, 302);
   };
 
   const page = async (
@@ -87,6 +96,7 @@ export function accountRoutes(app: Hono, services: Services): void {
     status: PageStatus,
   ) => {
     const overview = await account.overview(session);
+    const gate = passkeys.canRegister(session);
     return renderPage(
       c,
       AccountPage({
@@ -96,6 +106,8 @@ export function accountRoutes(app: Hono, services: Services): void {
         csrf: account.csrfToken(session),
         ...overview,
         methodNames: (id) => services.signIn.methodName(id),
+        passkeys: await passkeys.list(session.me),
+        passkeyRefusal: gate.ok ? undefined : gate.reason,
         ...extra,
       }),
       status,
@@ -107,6 +119,26 @@ export function accountRoutes(app: Hono, services: Services): void {
     if (!session) return signInFirst(c);
     const notice = NOTICES[c.req.query('done') ?? ''];
     return page(c, session, notice ? { notice } : {}, 200);
+  });
+
+  app.get('/account/signin-again', (c) => signInFirst(c, true));
+
+  app.get('/account/passkeys/new', async (c) => {
+    const session = await current(c);
+    if (!session) return signInFirst(c);
+    const outcome = await passkeys.registrationOptions(session);
+    if (!outcome.ok) return page(c, session, { problem: outcome.reason }, 403);
+    return renderPage(
+      c,
+      PasskeyAddPage({
+        me: session.me,
+        csrf: account.csrfToken(session),
+        options: JSON.stringify(outcome.options),
+      }),
+      200,
+      [],
+      true,
+    );
   });
 
   app.get('/account/callback', async (c) => {
@@ -189,6 +221,28 @@ export function accountRoutes(app: Hono, services: Services): void {
         problem:
           'That app is not among the apps with access to your site (it may have been revoked already).',
       },
+      404,
+    );
+  });
+
+  formRoute('/account/passkeys/register', async (c, session, form) => {
+    const outcome = await passkeys.register(session, form.get('response') ?? '', form.get('name') ?? '');
+    if (outcome.ok) return done(c, 'passkey-added');
+    return page(c, session, { problem: outcome.reason }, 400);
+  });
+
+  formRoute('/account/passkeys/rename', async (c, session, form) => {
+    if (await passkeys.rename(session, form.get('passkey') ?? '', form.get('name') ?? ''))
+      return done(c, 'passkey-renamed');
+    return page(c, session, { problem: 'That passkey is not one of yours, or the name was empty.' }, 404);
+  });
+
+  formRoute('/account/passkeys/remove', async (c, session, form) => {
+    if (await passkeys.remove(session, form.get('passkey') ?? '')) return done(c, 'passkey-removed');
+    return page(
+      c,
+      session,
+      { problem: 'That passkey is not one of yours (it may be removed already).' },
       404,
     );
   });

@@ -9,6 +9,7 @@ import { STYLESHEET } from '../views/latchkey.css.js';
 import { ErrorPage, type ErrorPageProps } from '../views/pages/error.js';
 import { HomePage } from '../views/pages/home.js';
 import { clientMetadata, wantsClientDocument } from './demo.js';
+import { PASSKEY_SCRIPT_PATH, passkeyScript } from './passkey-script.js';
 
 export const PAGE_CSP =
   "default-src 'none'; style-src 'self'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -25,13 +26,14 @@ export function renderPage(
   page: JSX.Element,
   status: PageStatus = 200,
   formTargets: readonly string[] = [],
+  script = false,
 ): Response {
-  c.header(
-    'Content-Security-Policy',
+  const csp =
     formTargets.length === 0
       ? PAGE_CSP
-      : PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${formTargets.join(' ')}`),
-  );
+      : PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${formTargets.join(' ')}`);
+  // Only passkey pages run a script, and only Latchkey's own (PASSKEY_SCRIPT_PATH).
+  c.header('Content-Security-Policy', script ? `${csp}; script-src 'self'` : csp);
   c.header('Cache-Control', 'no-store');
   return c.html(`<!doctype html>${page.toString()}`, status);
 }
@@ -53,6 +55,10 @@ export function pageRoutes(app: Hono, services: Services): void {
       return c.json(clientMetadata(services.config.publicUrl));
     }
     return renderPage(c, HomePage({ issuer: services.config.publicUrl }));
+  });
+  app.get(PASSKEY_SCRIPT_PATH, (c) => {
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.body(passkeyScript(), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
   app.get('/assets/latchkey.css', (c) => {
     c.header('Cache-Control', 'public, max-age=3600');

@@ -103,7 +103,13 @@ export function signInRoutes(app: Hono, services: Services): void {
       case 'chooser':
         return renderPage(c, ChooserPage(screen), 200, targets);
       case 'method':
-        return renderPage(c, MethodPage(screen), screen.page.problem ? 400 : 200, targets);
+        return renderPage(
+          c,
+          MethodPage(screen),
+          screen.page.problem ? 400 : 200,
+          targets,
+          screen.page.script,
+        );
       case 'consent':
         return renderPage(
           c,

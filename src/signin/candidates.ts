@@ -48,10 +48,14 @@ export async function findCandidates(
   methods: readonly AnyMethod[],
   issuer: string,
 ): Promise<Candidate[]> {
+  // Passkeys of this `me` come first (PROTOCOL §13); the method itself checks they still hold (E9).
+  const first = (await Promise.all(methods.map((method) => method.offerFirst?.(site)))).filter(
+    (candidate): candidate is Candidate => candidate !== undefined,
+  );
   if (site.authorizationEndpoint && !namesThisServer(site, issuer)) {
     const delegation = methods.find((method) => method.id === 'indieauth');
     const candidate = delegation?.recogniseSite?.(site);
-    return candidate ? [candidate] : [];
+    return candidate ? [...first, candidate] : first;
   }
   const perLink = await Promise.all(
     usableLinks(site)
@@ -61,7 +65,7 @@ export async function findCandidates(
         return answers.find((candidate) => candidate !== undefined);
       }),
   );
-  const found: Candidate[] = [];
+  const found: Candidate[] = [...first];
   const seen = new Set<string>();
   for (const candidate of perLink) {
     if (!candidate) continue;

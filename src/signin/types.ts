@@ -94,6 +94,8 @@ export interface StepPage {
   data: Record<string, string>;
   /** A plain-words problem with the last input (wrong code, bad signature), shown above the form. */
   problem?: string;
+  /** The page runs Latchkey's own same-origin script (passkeys only): CSP `script-src 'self'`. */
+  script?: boolean;
 }
 
 /** What a method step leads to. */
@@ -162,6 +164,8 @@ export interface Method<S = unknown> {
   recognise(link: Link, site: SiteDiscovery): Candidate | undefined | Promise<Candidate | undefined>;
   /** Methods that come from the site as a whole (its own IndieAuth server) rather than one link. */
   recogniseSite?(site: SiteDiscovery): Candidate | undefined;
+  /** A candidate offered before all others for the site as a whole (a passkey of this `me`, §13). */
+  offerFirst?(site: SiteDiscovery): Promise<Candidate | undefined>;
   /**
    * A check the method can make before the person leaves (a provider's public profile links back,
    * PROTOCOL §9.1); `latchkey doctor` shows its outcome. Methods without one have nothing to check.

@@ -280,6 +280,46 @@ const m006_account: Migration = {
   },
 };
 
+/**
+ * 007: passkeys for site owners (PROTOCOL §13, SECURITY E9). A passkey row holds the credential's
+ * public key (public: kept in clear), its counter, the `me` it signs in, and how that site was proven
+ * when it was registered (`registered_via`: the method and the link, or that the site names this
+ * server), so sign-in can check the site still says so. WebAuthn challenges are stored hashed,
+ * single-use, bound to the account session (register) or the sign-in attempt (authenticate), and
+ * live 5 minutes (purged, R6).
+ */
+const m007_passkeys: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('passkeys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('public_key', 'text', (c) => c.notNull())
+      .addColumn('counter', 'bigint', (c) => c.notNull())
+      .addColumn('transports', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('registered_via', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_used_at', 'bigint')
+      .execute();
+    await db.schema.createIndex('passkeys_me').on('passkeys').column('me').execute();
+    await db.schema
+      .createTable('webauthn_challenges')
+      .addColumn('challenge_hash', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('binding', 'text', (c) => c.notNull())
+      .addColumn('me', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('used_at', 'bigint')
+      .execute();
+    await db.schema
+      .createIndex('webauthn_challenges_expires')
+      .on('webauthn_challenges')
+      .column('expires_at')
+      .execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001_foundation,
   '002_codes_and_refresh_tokens': m002_codes_and_refresh_tokens,
@@ -287,6 +327,7 @@ export const migrations: Record<string, Migration> = {
   '004_signin': m004_signin,
   '005_providers': m005_providers,
   '006_account': m006_account,
+  '007_passkeys': m007_passkeys,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -38,6 +38,7 @@ export type PurgeTable =
   | 'refresh_tokens'
   | 'grants'
   | 'account_sessions'
+  | 'webauthn_challenges'
   | 'signin_log';
 
 export interface PurgeReport {
@@ -101,6 +102,7 @@ function sweeps(at: number, keepSeconds: number): Sweep[] {
     expiry('signin_attempts', ['id'], at, true),
     expiry('session_identities', ['session_hash', 'me'], at, true),
     expiry('account_sessions', ['id_hash'], at, true),
+    expiry('webauthn_challenges', ['challenge_hash'], at, true),
     { ...expiry('signin_log', ['id'], at - SIGNIN_LOG_KEEP_SECONDS), column: 'created_at' },
     expiry('rate_limits', ['key'], at, true),
     expiry('client_cache', ['client_id'], at, true),
@@ -195,6 +197,7 @@ function emptyCounts(): Record<PurgeTable, number> {
     refresh_tokens: 0,
     grants: 0,
     account_sessions: 0,
+    webauthn_challenges: 0,
     signin_log: 0,
   };
 }

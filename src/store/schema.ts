@@ -256,4 +256,33 @@ export interface Database {
   mastodon_apps: MastodonAppsTable;
   account_sessions: AccountSessionsTable;
   signin_log: SigninLogTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
+}
+
+/** A site owner's passkey (PROTOCOL §13, SECURITY E9); `id` is the credential id, base64url. */
+export interface PasskeysTable {
+  id: string;
+  me: string;
+  /** COSE public key, base64url (public: fine in clear). */
+  public_key: string;
+  counter: number;
+  /** JSON array of the authenticator's transports. */
+  transports: string;
+  name: string;
+  /** JSON `{ method, link }`: what proved the site at registration; link null = it named this server. */
+  registered_via: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** One WebAuthn challenge, hashed, single-use, bound to a session or attempt, 5 minutes (E9). */
+export interface WebauthnChallengesTable {
+  challenge_hash: string;
+  kind: 'register' | 'authenticate';
+  /** The account session's id hash (register) or the sign-in attempt's id (authenticate). */
+  binding: string;
+  me: string;
+  expires_at: number;
+  used_at: number | null;
 }

@@ -146,7 +146,7 @@ describe('latchkey CLI', () => {
       /^Secret: +generated and stored in the database \(settings table, key 'secret'\).*LATCHKEY_SECRET/m,
     );
     expect(out.stdout).toMatch(/^Email \(SMTP\): +not configured/m);
-    expect(out.stdout).toMatch(/^Sign-in methods: +indieauth, pgp\b.*\(email needs SMTP_URL\)$/m);
+    expect(out.stdout).toMatch(/^Sign-in methods: +passkey, indieauth, pgp\b.*\(email needs SMTP_URL\)$/m);
     expect(out.stdout).toMatch(/^Access tokens: +0 active$/m);
     expect(out.stdout).toMatch(/^Grants: +0 active$/m);
     expect(out.stdout).toMatch(/^Trusted endpoints: +1$/m);
@@ -194,7 +194,7 @@ describe('latchkey CLI', () => {
     expect(out.code).toBe(0);
     expect(out.stdout).toMatch(/^Issuer: +https:\/\/login\.example\/$/m);
     expect(out.stdout).toMatch(/^Email \(SMTP\): +configured, smtp:\/\/mail\.example:587$/m);
-    expect(out.stdout).toMatch(/^Sign-in methods: +indieauth, email, pgp, mastodon, ssh$/m);
+    expect(out.stdout).toMatch(/^Sign-in methods: +passkey, indieauth, email, pgp, mastodon, ssh$/m);
     expect(out.stdout).toMatch(/^Secret: +2 keys from LATCHKEY_SECRET/m);
     for (const hidden of ['mailpass', 'mailuser', 'first-key', 'second-key'])
       expect(out.stdout).not.toContain(hidden);

@@ -56,7 +56,17 @@ describe('every sign-in method (conformance)', () => {
   it('the registry holds every method, each once, with a name and its own step kinds', () => {
     const ids = methods.map((method) => method.id);
     expect(ids).toEqual(
-      expect.arrayContaining(['indieauth', 'email', 'pgp', 'ssh', 'github', 'gitlab', 'forgejo', 'mastodon']),
+      expect.arrayContaining([
+        'passkey',
+        'indieauth',
+        'email',
+        'pgp',
+        'ssh',
+        'github',
+        'gitlab',
+        'forgejo',
+        'mastodon',
+      ]),
     );
     expect(new Set(ids).size).toBe(ids.length);
     const kinds = methods.flatMap((method) => method.steps);
@@ -65,7 +75,7 @@ describe('every sign-in method (conformance)', () => {
 
   it.each(
     storeTargets.length
-      ? ['indieauth', 'email', 'pgp', 'ssh', 'github', 'gitlab', 'forgejo', 'mastodon']
+      ? ['passkey', 'indieauth', 'email', 'pgp', 'ssh', 'github', 'gitlab', 'forgejo', 'mastodon']
       : [],
   )('%s: a name, a state schema that refuses garbage, step kinds named after it', (id) => {
     const method = methods.find((candidate) => candidate.id === id) as AnyMethod;

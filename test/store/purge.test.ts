@@ -237,6 +237,7 @@ describe.each(storeTargets)('purge on $name (SECURITY R6)', (target) => {
       refresh_tokens: 2,
       grants: 2,
       account_sessions: 1,
+      webauthn_challenges: 0,
       signin_log: 1,
     };
     expect(report.removed).toEqual(expected);

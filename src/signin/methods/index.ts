@@ -4,6 +4,8 @@
  * matters: a link goes to the first method that recognises it, and the chooser lists candidates in
  * the site's link order.
  */
+
+import type { PasskeyService } from '../../account/passkeys.js';
 import type { Config } from '../../config.js';
 import type { SiteDiscovery } from '../../indieauth/discovery.js';
 import type { Mailer } from '../../mail/mailer.js';
@@ -19,6 +21,7 @@ import { githubMethods } from './github/index.js';
 import { gitlabMethods } from './gitlab/index.js';
 import { indieAuthMethod } from './indieauth/index.js';
 import { mastodonMethods } from './mastodon/index.js';
+import { passkeyMethod } from './passkey/index.js';
 import { pgpMethod } from './pgp/index.js';
 import { sshMethods } from './ssh/index.js';
 
@@ -34,6 +37,8 @@ export interface MethodDeps {
   secrets: readonly string[];
   /** Site discovery (PROTOCOL §5), for methods that must look at another site. */
   discover(me: string): Promise<SiteDiscovery>;
+  /** Passkeys of site owners (PROTOCOL §13); offered first when the site's `me` has one. */
+  passkeys?: PasskeyService;
 }
 
 /** What provider folders share: the OAuth dance, added instances, the safe fetcher. */
@@ -60,6 +65,7 @@ export function createMethods(deps: MethodDeps): AnyMethod[] {
     instances: new ProviderInstances(deps.store, deps.secrets),
   };
   return [
+    ...(deps.passkeys ? [passkeyMethod(deps.passkeys)] : []),
     indieAuthMethod({ fetcher: deps.fetcher, issuer, upstream: providers.upstream, discover: deps.discover }),
     // Email needs a mail server (SMTP_URL); without one it is not offered at all.
     ...(deps.mailer.enabled

@@ -5,7 +5,9 @@
  * every form is a plain POST with the session's CSRF token (E4), usable by keyboard, at phone width.
  */
 
+import type { PasskeyView } from '../../account/passkeys.js';
 import type { AppGrant, BrowserEntry, SignInEntry } from '../../account/service.js';
+import { PASSKEY_SCRIPT_PATH } from '../../http/passkey-script.js';
 import { displayUrl } from '../../indieauth/urls.js';
 import { Layout } from '../layout.js';
 import { Problem } from '../sign-in-parts.js';
@@ -19,6 +21,9 @@ export interface AccountPageProps {
   signIns: SignInEntry[];
   browsers: BrowserEntry[];
   methodNames: (id: string) => string;
+  passkeys: PasskeyView[];
+  /** Undefined when this session may add a passkey; otherwise why not, in plain words (E9). */
+  passkeyRefusal: string | undefined;
   notice?: string;
   problem?: string;
 }
@@ -169,7 +174,54 @@ export function AccountPage(props: AccountPageProps) {
 
       <section aria-labelledby="passkeys">
         <h2 id="passkeys">Passkeys</h2>
-        <p class="muted">Coming soon: sign in to your site with a passkey instead of email or a provider.</p>
+        <p class="muted">
+          A passkey signs you in as {site} with your fingerprint, face or PIN — no email or provider needed.
+          It keeps working while {site} names this server as its authorization server, or still shows the link
+          that proved it when you added the passkey.
+        </p>
+        {props.passkeys.length === 0 ? (
+          <p>No passkey for {site} yet.</p>
+        ) : (
+          <ul class="cards">
+            {props.passkeys.map((passkey, i) => (
+              <li class="card">
+                <p>
+                  <strong>{passkey.name}</strong>
+                </p>
+                <p class="muted">
+                  Added <When at={passkey.createdAt} /> (proved by{' '}
+                  {passkey.registeredVia.link ?? 'your site naming this server'}); last used{' '}
+                  {passkey.lastUsedAt ? <When at={passkey.lastUsedAt} /> : 'never'}.
+                </p>
+                <form method="post" action="/account/passkeys/rename" class="stack">
+                  <Csrf token={props.csrf} />
+                  <input type="hidden" name="passkey" value={passkey.id} />
+                  <label for={`passkey-name-${i}`}>New name for {passkey.name}</label>
+                  <input id={`passkey-name-${i}`} name="name" maxlength={60} required value={passkey.name} />
+                  <button type="submit" class="secondary">
+                    Rename
+                  </button>
+                </form>
+                <form method="post" action="/account/passkeys/remove">
+                  <Csrf token={props.csrf} />
+                  <input type="hidden" name="passkey" value={passkey.id} />
+                  <button type="submit" class="secondary" aria-label={`Remove the passkey ${passkey.name}`}>
+                    Remove
+                  </button>
+                </form>
+              </li>
+            ))}
+          </ul>
+        )}
+        {props.passkeyRefusal ? (
+          <p>
+            {props.passkeyRefusal} <a href="/account/signin-again">Sign in again</a>
+          </p>
+        ) : (
+          <p>
+            <a href="/account/passkeys/new">Add a passkey</a> (needs JavaScript)
+          </p>
+        )}
       </section>
 
       <form method="post" action="/account/signout" class="stack">
@@ -195,6 +247,51 @@ export function AccountSignedOutPage({ me, everywhere }: { me: string; everywher
       <p>
         <a href="/account">Sign in to your account page again</a>
       </p>
+    </Layout>
+  );
+}
+
+export interface PasskeyAddPageProps {
+  me: string;
+  csrf: string;
+  options: string;
+}
+
+/** Adding a passkey: the one account page with a script (WebAuthn has no form-only way). */
+export function PasskeyAddPage(props: PasskeyAddPageProps) {
+  const site = displayUrl(props.me);
+  return (
+    <Layout title="Add a passkey">
+      <h1>Add a passkey</h1>
+      <p>
+        Your device makes a passkey for {site} and asks for your fingerprint, face, or PIN. Next time, choose
+        "Sign in with a passkey".
+      </p>
+      <noscript>
+        <p class="problem">
+          Adding a passkey needs JavaScript, and it is off in this browser. Turn it on and reload this page,
+          or <a href="/account">go back to your account page</a>.
+        </p>
+      </noscript>
+      <form
+        method="post"
+        action="/account/passkeys/register"
+        class="stack"
+        data-passkey="register"
+        data-options={props.options}
+        hidden
+      >
+        <Csrf token={props.csrf} />
+        <input type="hidden" name="response" value="" />
+        <label for="passkey-name">Name it (e.g. "Laptop")</label>
+        <input id="passkey-name" name="name" maxlength={60} />
+        <p data-status role="status" hidden></p>
+        <button type="submit">Create the passkey</button>
+      </form>
+      <p>
+        <a href="/account">Back to your account page</a>
+      </p>
+      <script src={PASSKEY_SCRIPT_PATH} defer></script>
     </Layout>
   );
 }

@@ -57,11 +57,25 @@ export function FaqPage({ codeLifetime, tokenLifetime, refreshTokenLifetime }: F
         operator can allow older clients without it; the consent page then says so.
       </p>
 
-      <h2 id="github">Why doesn't it find my GitHub?</h2>
+      <h2 id="github">Why doesn't it find my GitHub (or Mastodon, GitLab, Codeberg)?</h2>
       <p>
-        This version signs you in with your own IndieAuth server, by email, or with a PGP key. GitHub and
-        other providers are planned but not there yet. Until then, add an email link or a PGP key to your
-        site: <a href="/setup">Set up your site</a> shows how.
+        Latchkey needs two links: one on your site to the profile, marked <code>rel="me"</code>, and one back
+        from the profile to your site (GitHub's website field, bio or social accounts; a Mastodon profile
+        field or bio; GitLab's or Codeberg's website field). The address must be your site itself:{' '}
+        <code>you.example</code> and <code>https://you.example/</code> count, a longer address that only
+        contains it does not. GitHub, GitLab and Codeberg also need this server's operator to have set them
+        up; Mastodon and SSH keys work everywhere. <a href="/setup">Set up your site</a> shows each one, and
+        the sign-in page says which link is missing.
+      </p>
+
+      <h2 id="passkeys">Can I sign in with a passkey?</h2>
+      <p>
+        Yes, once you have proved your site another way. On <a href="/account">your sign-ins and apps</a>,
+        right after signing in by email, a provider or a key, choose "Add a passkey"; later sign-ins for your
+        site offer the passkey first. A passkey only works for the site it was added for, and only while that
+        site still names this server as its IndieAuth server or keeps the link that proved it when you added
+        the passkey, so a domain that changes hands does not keep working for its old owner. Passkey pages
+        need JavaScript; every other page works without it.
       </p>
 
       <h2 id="signout">How do I sign out?</h2>

@@ -58,6 +58,9 @@ export function SetupPage({ issuer, providers = [] }: SetupProps) {
           <li>
             <a href="#token-endpoint">Use Latchkey only as your token endpoint</a>
           </li>
+          <li>
+            <a href="#passkeys">Sign in with a passkey</a>
+          </li>
         </ul>
       </nav>
 
@@ -155,6 +158,15 @@ export function SetupPage({ issuer, providers = [] }: SetupProps) {
         Latchkey verifies the codes your authorization endpoint issues by asking it, and it only asks
         endpoints its operator trusts. Ask the operator of this server to run{' '}
         <code>latchkey trust add https://you.example/auth</code> with your authorization endpoint's address.
+      </p>
+
+      <h2 id="passkeys">Sign in with a passkey</h2>
+      <p>
+        A passkey lets you sign in with your device's screen lock instead of a code or a provider. Add one on{' '}
+        <a href="/account">your sign-ins and apps</a> within ten minutes of signing in with one of the ways
+        above (not with "Continue as"). Keep the link that proved your site (or keep naming this server as
+        your IndieAuth server): a passkey stops working for a site that drops it. Adding and using a passkey
+        needs JavaScript in the browser.
       </p>
 
       <h2 id="check">Check your setup</h2>

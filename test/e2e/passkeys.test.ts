@@ -1,0 +1,131 @@
+/**
+ * Passkeys in real Chromium with its CDP virtual authenticator (PROTOCOL §13, SECURITY E9): a person
+ * proves their site by email on /account, adds a passkey, signs out, signs in to an app with the
+ * passkey (offered first) with a scope through consent to a token, then removes the passkey.
+ * The issuer is http://localhost:<port>/: WebAuthn needs a secure context and a domain RP ID.
+ */
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s256 } from '../../src/indieauth/pkce.js';
+import type { RunningServer } from '../../src/server.js';
+import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
+import { browserAvailable, launchBrowser } from '../helpers/browser.js';
+import { freePort, startTestServer } from '../helpers/server.js';
+import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
+
+const BOB = 'http://bob.test/';
+const CLIENT = 'http://app.test/';
+const REDIRECT = 'http://app.test/callback';
+const VERIFIER = `${'p'.repeat(20)}${'K'.repeat(23)}`;
+
+describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
+  let web: FixtureWeb;
+  let smtp: SmtpFixture;
+  let server: RunningServer;
+  let browser: Browser;
+  let context: BrowserContext | undefined;
+  let issuer: string;
+
+  beforeAll(async () => {
+    web = await startFixtureWeb();
+    smtp = await startSmtp();
+    const port = await freePort();
+    issuer = `http://localhost:${port}/`;
+    server = await startTestServer({ connectTo: web.connectTo, smtpUrl: smtp.url, port, publicUrl: issuer });
+    browser = await launchBrowser([`--host-resolver-rules=MAP *.test 127.0.0.1:${web.fixture.port}`]);
+    web.page(BOB, homepage('Bob', '<link rel="me" href="mailto:bob@bob.test">'));
+  });
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+    await web?.close();
+    await smtp?.close();
+  });
+
+  it('email proof → add a passkey → sign out → sign in to an app with it, consent, token → remove it', async () => {
+    context = await browser.newContext();
+    context.setDefaultTimeout(15_000);
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+      },
+    });
+
+    await page.goto(`${issuer}account?me=${encodeURIComponent(BOB)}`);
+    await page.getByRole('button', { name: 'Send me a code', exact: true }).click();
+    await page.waitForURL(/signin/);
+    await page.fill('#code', smtp.codeIn(await smtp.nextMessage('bob@bob.test')));
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${issuer}account`);
+
+    await page.getByRole('link', { name: 'Add a passkey' }).click();
+    await page.waitForURL(/passkeys\/new/);
+    await page.fill('#passkey-name', 'Test laptop');
+    await page.getByRole('button', { name: 'Create the passkey' }).click();
+    await page.waitForURL(/done=passkey-added/);
+    expect(await page.locator('main').textContent()).toContain('Test laptop');
+    const [stored] = await server.services.passkeys.list(BOB);
+    expect(stored?.registeredVia).toEqual({ method: 'email', link: 'mailto:bob@bob.test' });
+
+    // Sign out of the account page and of every browser identity: the next sign-in has to prove again.
+    await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await page.waitForURL(/signout-everywhere/);
+
+    const authorize = new URL('authorize', issuer);
+    for (const [k, v] of Object.entries({
+      response_type: 'code',
+      client_id: CLIENT,
+      redirect_uri: REDIRECT,
+      state: 'st4te',
+      code_challenge: s256(VERIFIER),
+      code_challenge_method: 'S256',
+      scope: 'create',
+      me: BOB,
+    }))
+      authorize.searchParams.set(k, v);
+    await page.goto(authorize.href);
+    // The chooser offers the passkey first.
+    const first = page.locator('main form button, main button').first();
+    expect(await first.textContent()).toContain('passkey');
+    await first.click();
+    await page.getByRole('button', { name: 'Use my passkey' }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(/app\.test\/callback/);
+    const code = new URL(page.url()).searchParams.get('code') ?? '';
+    const token = await fetch(new URL('token', issuer), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        client_id: CLIENT,
+        redirect_uri: REDIRECT,
+        code_verifier: VERIFIER,
+      }).toString(),
+    });
+    const body = (await token.json()) as { me?: string; access_token?: string; scope?: string };
+    expect(token.status).toBe(200);
+    expect(body.me).toBe(BOB);
+    expect(body.scope).toBe('create');
+    expect(body.access_token).toBeTruthy();
+    expect((await server.services.passkeys.list(BOB))[0]?.lastUsedAt).not.toBeNull();
+
+    // Remove it from the account page (signed in again, this time with the passkey).
+    await page.goto(`${issuer}account/signin-again?me=${encodeURIComponent(BOB)}`);
+    await page.locator('main form button, main button').first().click();
+    await page.getByRole('button', { name: 'Use my passkey' }).click();
+    await page.waitForURL(`${issuer}account`);
+    expect(await page.locator('main').textContent()).toContain('You signed in with a passkey');
+    await page.getByRole('button', { name: 'Remove the passkey Test laptop' }).click();
+    await page.waitForURL(/done=passkey-removed/);
+    expect(await server.services.passkeys.list(BOB)).toEqual([]);
+  });
+});
