@@ -36,6 +36,7 @@ button:focus-visible, textarea:focus-visible, input:focus-visible, summary:focus
 .stack > p { margin: 0; }
 .stack > label { font-weight: 600; margin-bottom: -.4rem; }
 .stack > button { width: 100%; }
+[hidden] { display: none !important; }
 #command, #challenge { white-space: pre-wrap; overflow-wrap: anywhere; }
 .choice { display: flex; align-items: center; gap: .75rem; text-align: left; }
 .choice-icon { flex: 0 0 auto; display: inline-flex; width: 28px; height: 28px; }

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
-import { browserAvailable, launchBrowser } from '../helpers/browser.js';
+import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { freePort, startTestServer } from '../helpers/server.js';
 import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
 
@@ -91,12 +91,41 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
       me: BOB,
     }))
       authorize.searchParams.set(k, v);
+    // Without JavaScript, on a phone: the passkey step says so plainly and offers another way.
+    const plain = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 390, height: 844 },
+    });
+    try {
+      const phone = await plain.newPage();
+      await phone.goto(authorize.href);
+      await phone.locator('main form button, main button').first().click();
+      await phone.waitForLoadState();
+      expect(await phone.locator('h1').count()).toBe(1);
+      const text = (await phone.locator('main').textContent()) ?? '';
+      expect(text).toContain('Passkeys need JavaScript');
+      expect(await phone.getByRole('link', { name: 'choose another way to sign in' }).count()).toBe(1);
+      // The form only works with the script, so without it there is no button to press in vain.
+      expect(await phone.getByRole('button', { name: 'Use my passkey' }).isVisible()).toBe(false);
+      const overflow = await phone.evaluate<number>(
+        "[...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5).length",
+      );
+      expect(overflow).toBe(0);
+      await phone.screenshot({ path: screenshotPath('passkey-signin-no-js'), fullPage: true });
+    } finally {
+      await plain.close();
+    }
+
     await page.goto(authorize.href);
     // The chooser offers the passkey first.
     const first = page.locator('main form button, main button').first();
     expect(await first.textContent()).toContain('passkey');
     await first.click();
-    await page.getByRole('button', { name: 'Use my passkey' }).click();
+    // The passkey button is reachable from the keyboard.
+    const use = page.getByRole('button', { name: 'Use my passkey' });
+    await use.focus();
+    await page.screenshot({ path: screenshotPath('passkey-signin'), fullPage: true });
+    await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(/app\.test\/callback/);
     const code = new URL(page.url()).searchParams.get('code') ?? '';
