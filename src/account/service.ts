@@ -54,6 +54,8 @@ export interface AppGrant {
   createdAt: number;
   lastUsedAt: number | null;
   expiresAt: number | null;
+  /** How the site was proven when the grant was made; null for grants from before it was recorded. */
+  authMethod: string | null;
 }
 
 export interface SignInEntry {
@@ -242,5 +244,6 @@ function toAppGrant(grant: GrantSummary): AppGrant {
     createdAt: grant.createdAt,
     lastUsedAt: grant.lastUsedAt,
     expiresAt: grant.expiresAt,
+    authMethod: grant.authMethod,
   };
 }

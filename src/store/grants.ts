@@ -15,6 +15,7 @@ export interface GrantSummaryRow {
   /** The client's name and https logo as recorded at grant time (remote text, SECURITY E7). */
   clientName: string | null;
   clientLogo: string | null;
+  authMethod: string | null;
   createdAt: number;
   revokedAt: number | null;
   /** Most recent `last_used_at` of its access tokens. */
@@ -50,6 +51,7 @@ export async function listGrantSummaries(db: Kysely<Database>, q: GrantQuery): P
       'g.source',
       'g.client_name',
       'g.client_logo',
+      'g.auth_method',
       'g.created_at',
       'g.revoked_at',
     ])
@@ -132,6 +134,7 @@ export async function listGrantSummaries(db: Kysely<Database>, q: GrantQuery): P
       source: r.source,
       clientName: r.client_name,
       clientLogo: r.client_logo,
+      authMethod: r.auth_method,
       createdAt: r.created_at,
       revokedAt: r.revoked_at,
       lastUsedAt: r.last_used == null ? null : Number(r.last_used),

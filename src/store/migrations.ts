@@ -320,6 +320,13 @@ const m007_passkeys: Migration = {
   },
 };
 
+/** How the person proved their site when they granted (PROTOCOL §13: the account page shows it). */
+const m008_grant_method: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('grants').addColumn('auth_method', 'text').execute();
+  },
+};
+
 export const migrations: Record<string, Migration> = {
   '001_foundation': m001_foundation,
   '002_codes_and_refresh_tokens': m002_codes_and_refresh_tokens,
@@ -328,6 +335,7 @@ export const migrations: Record<string, Migration> = {
   '005_providers': m005_providers,
   '006_account': m006_account,
   '007_passkeys': m007_passkeys,
+  '008_grant_method': m008_grant_method,
 };
 
 export const migrationProvider: MigrationProvider = {

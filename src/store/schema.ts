@@ -39,6 +39,8 @@ export interface GrantsTable {
   /** The client's name and https logo as the consent page showed them (migration 006; remote text, E7). */
   client_name: string | null;
   client_logo: string | null;
+  /** The sign-in method that proved `me` when the grant was made (migration 008); null for Mintoken. */
+  auth_method: string | null;
 }
 
 export interface AccessTokensTable {

@@ -21,6 +21,8 @@ export interface GrantRow {
   /** The client's name and https logo at grant time, for the account page (PROTOCOL §13). */
   clientName?: string | null;
   clientLogo?: string | null;
+  /** How the person proved their site for this grant (email, github, passkey…). */
+  authMethod?: string | null;
 }
 
 export interface AccessTokenRow {
@@ -51,6 +53,7 @@ export async function insertGrant(db: Kysely<Database>, grant: GrantRow): Promis
       profile: grant.profile ?? null,
       client_name: grant.clientName ?? null,
       client_logo: grant.clientLogo ?? null,
+      auth_method: grant.authMethod ?? null,
     })
     .execute();
 }

@@ -36,6 +36,7 @@ export interface NewGrant {
   /** What the account page shows for the grant (PROTOCOL §13). */
   clientName?: string | null;
   clientLogo?: string | null;
+  authMethod?: string | null;
 }
 
 export interface IssuedToken {

@@ -147,6 +147,7 @@ export class CodeService {
         profile: row.profile,
         clientName: row.client_name ?? null,
         clientLogo: row.client_logo ?? null,
+        authMethod: row.auth_method,
       });
       const refreshToken = refreshTokens ? await refreshTokens.issue(tx, { grantId, ...grant }) : undefined;
       return { issued: { ...issued, refreshToken } };

@@ -182,6 +182,7 @@ describe.each(storeTargets)('account page ($name)', (target) => {
     expect(page.text).toContain('Second App');
     expect(page.text).toContain(NOTES);
     expect(page.text).toContain(SECOND);
+    expect(page.text).toContain('(you proved your site by email)');
     expect(page.text).toContain('create');
     expect(page.text).toContain('Passkeys');
     // Recent sign-ins with their evidence: the email proof, then each "Continue as".

@@ -38,7 +38,15 @@ function Csrf({ token }: { token: string }) {
   return <input type="hidden" name="csrf" value={token} />;
 }
 
-function GrantCard({ grant, csrf }: { grant: AppGrant; csrf: string }) {
+function GrantCard({
+  grant,
+  csrf,
+  methodNames,
+}: {
+  grant: AppGrant;
+  csrf: string;
+  methodNames: (id: string) => string;
+}) {
   const name = grant.clientName ?? displayUrl(grant.clientId);
   const headingId = `app-${grant.id}`;
   return (
@@ -63,6 +71,9 @@ function GrantCard({ grant, csrf }: { grant: AppGrant; csrf: string }) {
         <dt>Allowed on</dt>
         <dd>
           <When at={grant.createdAt} />
+          {grant.authMethod ? (
+            <span class="muted"> (you proved your site by {methodNames(grant.authMethod)})</span>
+          ) : null}
         </dd>
         <dt>Last used</dt>
         <dd>{grant.lastUsedAt ? <When at={grant.lastUsedAt} /> : 'not yet'}</dd>
@@ -108,7 +119,7 @@ export function AccountPage(props: AccountPageProps) {
             </p>
             <ul class="cards">
               {props.grants.map((grant) => (
-                <GrantCard grant={grant} csrf={props.csrf} />
+                <GrantCard grant={grant} csrf={props.csrf} methodNames={props.methodNames} />
               ))}
             </ul>
             <form method="post" action="/account/revoke-all">
