@@ -44,7 +44,8 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
   });
 
   it('email proof → add a passkey → sign out → sign in to an app with it, consent, token → remove it', async () => {
-    context = await browser.newContext();
+    // A phone's width: every page of the walk must fit it (the add-a-passkey page included).
+    context = await browser.newContext({ viewport: { width: 390, height: 844 } });
     context.setDefaultTimeout(15_000);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
@@ -68,6 +69,14 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
 
     await page.getByRole('link', { name: 'Add a passkey' }).click();
     await page.waitForURL(/passkeys\/new/);
+    expect(await page.locator('h1').count()).toBe(1);
+    expect(await page.getByLabel(/name/i).count()).toBeGreaterThan(0);
+    expect(
+      await page.evaluate<number>(
+        "[...document.querySelectorAll('body *')].filter((el) => !el.closest('pre') && el.getBoundingClientRect().right > window.innerWidth + 0.5).length",
+      ),
+    ).toBe(0);
+    await page.screenshot({ path: screenshotPath('passkey-add'), fullPage: true });
     await page.fill('#passkey-name', 'Test laptop');
     await page.getByRole('button', { name: 'Create the passkey' }).click();
     await page.waitForURL(/done=passkey-added/);

@@ -208,7 +208,14 @@ export function AccountPage(props: AccountPageProps) {
                   <Csrf token={props.csrf} />
                   <input type="hidden" name="passkey" value={passkey.id} />
                   <label for={`passkey-name-${i}`}>New name for {passkey.name}</label>
-                  <input id={`passkey-name-${i}`} name="name" maxlength={60} required value={passkey.name} />
+                  <input
+                    id={`passkey-name-${i}`}
+                    name="name"
+                    type="text"
+                    maxlength={60}
+                    required
+                    value={passkey.name}
+                  />
                   <button type="submit" class="secondary">
                     Rename
                   </button>
@@ -295,7 +302,7 @@ export function PasskeyAddPage(props: PasskeyAddPageProps) {
         <Csrf token={props.csrf} />
         <input type="hidden" name="response" value="" />
         <label for="passkey-name">Name it (e.g. "Laptop")</label>
-        <input id="passkey-name" name="name" maxlength={60} />
+        <input id="passkey-name" name="name" type="text" maxlength={60} autocomplete="off" />
         <p data-status role="status" hidden></p>
         <button type="submit">Create the passkey</button>
       </form>
