@@ -8,12 +8,14 @@ import * as openpgp from 'openpgp';
 import { z } from 'zod';
 import { type Fetcher, LIMITS } from '../../../net/types.js';
 import { randomToken } from '../../../tokens/secrets.js';
+import { takeChallengeTry } from '../../challenge.js';
 import type { Candidate, Method, MethodContext, StepOutcome } from '../../types.js';
 import { PGP_ICON } from './icon.js';
 import { pgpViews } from './page.js';
 
-export const CHALLENGE_TTL = 10 * 60;
-const MAX_TRIES = 5;
+/** Challenges live 10 minutes and allow 5 tries (signin/challenge.ts, shared with SSH). */
+export { CHALLENGE_TTL } from '../../challenge.js';
+
 const MAX_SIGNED_BYTES = 64 * 1024;
 
 export function pgpChallenge(serviceHost: string, me: string, nonce: string, issuedAt: number): string {
@@ -143,33 +145,11 @@ export function pgpMethod(options: PgpMethodOptions): Method<PgpState> {
     },
 
     async step(ctx, _kind, input) {
-      const state = ctx.state;
       const me = ctx.attempt.me ?? '';
-      if (!state) {
-        return {
-          kind: 'failed',
-          title: 'This sign-in has no challenge',
-          message: 'Start the sign-in again.',
-        };
-      }
-      if (clock() - state.issuedAt > CHALLENGE_TTL) {
-        return {
-          kind: 'failed',
-          title: 'The challenge has expired',
-          message: 'Challenges work for 10 minutes.',
-          next: 'Go back to the website you were signing in to and start again for a new challenge.',
-        };
-      }
-      const tries = state.tries + 1;
-      if (tries > MAX_TRIES) {
-        return {
-          kind: 'failed',
-          title: 'Too many attempts',
-          message: `${MAX_TRIES} signatures were refused for this challenge.`,
-          next: 'Go back to the website you were signing in to and start again.',
-        };
-      }
-      const next = { ...state, tries };
+      const taken = takeChallengeTry(ctx.state, clock());
+      if (!taken.ok) return taken.outcome;
+      const state = taken.counted;
+      const next = state;
       await ctx.saveState(next);
 
       const signed = input.get('signed') ?? '';

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 import { FetchError, type Fetcher, LIMITS } from '../../../net/types.js';
 import { randomToken } from '../../../tokens/secrets.js';
+import { MAX_TRIES, takeChallengeTry, tooManyTries } from '../../challenge.js';
 import type { AnyMethod, Candidate, Method, MethodContext, StepOutcome } from '../../types.js';
 import type { ProviderDeps } from '../index.js';
 import { keyFileFor, SUPPORTED_TYPES, signCommand, signFileCommand, sshChallenge } from './command.js';
@@ -18,8 +19,9 @@ import { sshViews } from './page.js';
 import { sshSetup } from './setup.js';
 import { parseKeyList, type SshPublicKey, type SshVerifyResult, verifySshSignature } from './sshsig.js';
 
-export const CHALLENGE_TTL = 10 * 60;
-export const MAX_TRIES = 5;
+/** Challenges live 10 minutes and allow 5 tries (signin/challenge.ts, shared with PGP). */
+export { CHALLENGE_TTL, MAX_TRIES } from '../../challenge.js';
+
 /** An armored SSHSIG of a 16384-bit RSA key is under 3 KiB; anything far larger is not one. */
 const MAX_SIGNATURE_CHARS = 16 * 1024;
 /** Keys listed on the page; a long list is summarised ("and 40 more"). */
@@ -136,13 +138,6 @@ export function sshMethod(options: SshMethodOptions): Method<SshState> {
     };
   };
 
-  const tooMany = (last?: string): StepOutcome => ({
-    kind: 'failed',
-    title: 'Too many attempts',
-    message: `${MAX_TRIES} signatures were refused for this challenge.${last ? ` The last problem: ${last}` : ''}`,
-    next: 'Go back to the website you were signing in to and start again for a new challenge.',
-  });
-
   /** A refused try: the page again with the reason, or the end once the tries are used up (F8). */
   const refuse = async (
     ctx: MethodContext<SshState>,
@@ -150,7 +145,7 @@ export function sshMethod(options: SshMethodOptions): Method<SshState> {
     reason: string,
   ): Promise<StepOutcome> => {
     await ctx.saveState(state);
-    return state.tries >= MAX_TRIES ? tooMany(reason) : page(ctx, state, reason);
+    return state.tries >= MAX_TRIES ? tooManyTries(reason) : page(ctx, state, reason);
   };
 
   return {
@@ -202,27 +197,13 @@ export function sshMethod(options: SshMethodOptions): Method<SshState> {
     },
 
     async step(ctx, _kind, input) {
-      const state = ctx.state;
       const me = ctx.attempt.me ?? '';
-      if (!state) {
-        return {
-          kind: 'failed',
-          title: 'This sign-in has no challenge',
-          message: 'Start the sign-in again.',
-        };
-      }
-      if (clock() - state.issuedAt > CHALLENGE_TTL) {
-        return {
-          kind: 'failed',
-          title: 'The challenge has expired',
-          message: 'Challenges work for 10 minutes.',
-          next: 'Go back to the website you were signing in to and start again for a new challenge.',
-        };
-      }
-      if (state.tries >= MAX_TRIES) return tooMany();
+      const taken = takeChallengeTry(ctx.state, clock());
+      if (!taken.ok) return taken.outcome;
       // Every post counts, whatever is wrong with it: 5 posts are at most 5 key fetches. The step
       // token was single-use, so no other post of this attempt runs meanwhile.
-      const counted: SshState = { ...state, tries: state.tries + 1 };
+      const counted: SshState = taken.counted;
+      const state = counted;
 
       // `signed`: the form field the shared form parser lets keep line breaks (http/signin.ts).
       const signature = input.get('signed') ?? '';
