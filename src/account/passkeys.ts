@@ -8,16 +8,13 @@
  * session (register) or the sign-in attempt (authenticate), and live 5 minutes.
  */
 import { createHash } from 'node:crypto';
-import {
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
+import type * as WebAuthn from '@simplewebauthn/server';
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { SiteDiscovery } from '../indieauth/discovery.js';
 import { displayUrl, urlEquivalent } from '../indieauth/urls.js';
@@ -41,6 +38,12 @@ import type { AccountSession } from './service.js';
 
 /** A proof older than this cannot add a passkey (PROTOCOL §13). */
 export const PASSKEY_FRESH_SECONDS = 10 * 60;
+/**
+ * @simplewebauthn/server and its ASN.1 stack cost ~250 ms and ~25 MB to import: loaded by the first
+ * passkey operation, not at start (DESIGN "Performance targets").
+ */
+const webauthn = () => import('@simplewebauthn/server');
+
 /** A WebAuthn challenge lives 5 minutes. */
 export const CHALLENGE_TTL = 5 * 60;
 const NAME_MAX = 60;
@@ -109,7 +112,7 @@ export class PasskeyService {
     const gate = this.canRegister(session);
     if (!gate.ok) return gate;
     const existing = await listPasskeys(this.options.store.db, session.me);
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthn()).generateRegistrationOptions({
       rpName: 'Latchkey',
       rpID: this.rpId,
       userName: session.me,
@@ -137,9 +140,9 @@ export class PasskeyService {
     if (!gate.ok) return gate;
     const response = parseResponse<RegistrationResponseJSON>(responseJson);
     if (!response) return { ok: false, reason: 'Your browser sent no passkey. Try again.' };
-    let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+    let verified: Awaited<ReturnType<typeof WebAuthn.verifyRegistrationResponse>>;
     try {
-      verified = await verifyRegistrationResponse({
+      verified = await (await webauthn()).verifyRegistrationResponse({
         response,
         expectedChallenge: (challenge) => this.take(challenge, 'register', session.idHash, session.me),
         expectedOrigin: this.origin,
@@ -235,7 +238,7 @@ export class PasskeyService {
     allowed: readonly string[],
   ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const rows = (await listPasskeys(this.options.store.db, me)).filter((row) => allowed.includes(row.id));
-    const options = await generateAuthenticationOptions({
+    const options = await (await webauthn()).generateAuthenticationOptions({
       rpID: this.rpId,
       allowCredentials: rows.map((row) => ({ id: row.id, transports: transportsOf(row) })),
       userVerification: 'required',
@@ -266,9 +269,9 @@ export class PasskeyService {
         ok: false,
         reason: `That passkey no longer proves ${displayUrl(input.me)}: the site does not show what proved it when it was added.`,
       };
-    let verified: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+    let verified: Awaited<ReturnType<typeof WebAuthn.verifyAuthenticationResponse>>;
     try {
-      verified = await verifyAuthenticationResponse({
+      verified = await (await webauthn()).verifyAuthenticationResponse({
         response,
         expectedChallenge: (challenge) => this.take(challenge, 'authenticate', input.binding, input.me),
         expectedOrigin: this.origin,

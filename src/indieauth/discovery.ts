@@ -4,7 +4,8 @@
  * when the site links one. The result carries plain-words `notes` so `latchkey doctor` and error pages
  * can say *why* something was (not) found.
  */
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
 import { type Link, type LinkSet, type LinkSource, parseLinks } from '../net/links.js';
 import { FetchError, type Fetcher, type FetchResult, LIMITS, type RedirectHop } from '../net/types.js';
 import { validateProfileUrl } from './urls.js';
@@ -34,9 +35,11 @@ export interface RedirectStep extends RedirectHop {
   movedIdentity: boolean;
 }
 
-const httpUrl = z.string().refine(isHttpUrl, { message: 'is not an http:// or https:// URL' });
-const optionalUrl = httpUrl.optional().catch(undefined);
-const optionalList = z.array(z.string()).optional().catch(undefined);
+const httpUrl = z.string().check(z.refine(isHttpUrl, { message: 'is not an http:// or https:// URL' }));
+const optionalUrl = z.catch(z.optional(httpUrl), undefined);
+const optionalList = z.catch(z.optional(z.array(z.string())), undefined);
+/** zod/mini loads no locale; `zodProblem` words its answer from the English messages. */
+const english = en().localeError;
 
 /**
  * IndieAuth server metadata (IndieAuth §4.1.1, RFC 8414 §2). `issuer` and `authorization_endpoint`
@@ -46,7 +49,7 @@ const optionalList = z.array(z.string()).optional().catch(undefined);
 const MetadataSchema = z.object({
   issuer: httpUrl,
   authorization_endpoint: httpUrl,
-  token_endpoint: httpUrl.optional(),
+  token_endpoint: z.optional(httpUrl),
   introspection_endpoint: optionalUrl,
   revocation_endpoint: optionalUrl,
   userinfo_endpoint: optionalUrl,
@@ -54,7 +57,7 @@ const MetadataSchema = z.object({
   response_types_supported: optionalList,
   grant_types_supported: optionalList,
   code_challenge_methods_supported: optionalList,
-  authorization_response_iss_parameter_supported: z.boolean().optional().catch(undefined),
+  authorization_response_iss_parameter_supported: z.catch(z.optional(z.boolean()), undefined),
 });
 
 export type IndieAuthMetadata = z.infer<typeof MetadataSchema>;
@@ -154,7 +157,7 @@ function describeFetchError(error: unknown): string {
   return error instanceof Error ? error.message : 'unknown error';
 }
 
-function zodProblem(error: z.ZodError): string {
+function zodProblem(error: z.core.$ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'it is not a valid metadata document';
   const field = issue.path.join('.');
@@ -199,7 +202,7 @@ async function loadMetadata(url: string, fetcher: Fetcher): Promise<MetadataOutc
   } catch {
     return { ok: false, problem: 'it is not JSON' };
   }
-  const parsed = MetadataSchema.safeParse(json);
+  const parsed = MetadataSchema.safeParse(json, { error: english });
   if (!parsed.success) return { ok: false, problem: zodProblem(parsed.error) };
   const problem = issuerProblem(parsed.data.issuer, url);
   if (problem) return { ok: false, problem };

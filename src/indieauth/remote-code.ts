@@ -10,7 +10,7 @@
  * §5.3.3 / §6.3.3, SECURITY F1 and F10): otherwise a site naming a victim's authorization endpoint
  * and the attacker's own token endpoint could make the attacker's endpoint vouch for the victim.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { FetchError, type Fetcher, LIMITS } from '../net/types.js';
 import type { SiteDiscovery } from './discovery.js';
 import { validateProfileUrl } from './urls.js';
@@ -84,8 +84,8 @@ export function serverDifferences(used: VouchingServer, other: VouchingServer | 
 
 /** The answer a server gives for a valid code (IndieAuth §5.3.3, §6.3.3). */
 const Verdict = z.object({
-  me: z.string().min(1),
-  scope: z.string().optional(),
+  me: z.string().check(z.minLength(1)),
+  scope: z.optional(z.string()),
 });
 export type RemoteVerdict = z.infer<typeof Verdict>;
 

@@ -2,7 +2,7 @@
  * Outgoing mail over SMTP (`SMTP_URL`, `MAIL_FROM`) with nodemailer. The mailer only sends; what to
  * send, to whom and how often is the email method's decision (PROTOCOL §9, SECURITY F7, R5).
  */
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 export interface Message {
   to: string;
@@ -31,12 +31,18 @@ export function createMailer(smtpUrl: string | undefined, from: string | undefin
       close() {},
     };
   }
-  const transport = nodemailer.createTransport(smtpUrl);
   const sender = from ?? `Latchkey <latchkey@${new URL(issuer).hostname}>`;
+  // nodemailer is loaded with the first message, not at start: most processes (the CLI, a server
+  // answering tokens) never send one, and importing it costs ~60 ms and ~15 MB (DESIGN "lean start").
+  let transport: Promise<Transporter> | undefined;
+  const connect = () => {
+    transport ??= import('nodemailer').then((nodemailer) => nodemailer.default.createTransport(smtpUrl));
+    return transport;
+  };
   return {
     enabled: true,
     async send(message) {
-      await transport.sendMail({
+      await (await connect()).sendMail({
         from: sender,
         to: message.to,
         subject: message.subject,
@@ -44,7 +50,7 @@ export function createMailer(smtpUrl: string | undefined, from: string | undefin
       });
     },
     close() {
-      transport.close();
+      void transport?.then((t) => t.close());
     },
   };
 }

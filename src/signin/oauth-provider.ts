@@ -10,7 +10,7 @@
  *   → read the AUTHENTICATED profile: the same account (SECURITY F11), linking back again (F4)
  *   → revoke the provider token; Latchkey keeps none.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { OAuthAppConfig } from '../config.js';
 import { type Fetcher, LIMITS } from '../net/types.js';
 import type { AddableProvider, ProviderInstances } from './provider-instances.js';
@@ -101,7 +101,7 @@ const ProviderState = z.object({
   link: z.string(),
   verifier: z.string(),
   /** Set once the flow restarted after a refused registration (`clientRejected`). */
-  retried: z.boolean().optional(),
+  retried: z.optional(z.boolean()),
 });
 type ProviderState = z.infer<typeof ProviderState>;
 
@@ -432,19 +432,19 @@ function errorWords(body: string): string | undefined {
 export async function providerJson<T>(
   fetcher: Fetcher,
   url: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   request: ProviderRequest & { notFound: 'undefined' },
 ): Promise<T | undefined>;
 export async function providerJson<T>(
   fetcher: Fetcher,
   url: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   request?: ProviderRequest,
 ): Promise<T>;
 export async function providerJson<T>(
   fetcher: Fetcher,
   url: string,
-  schema: z.ZodType<T>,
+  schema: z.ZodMiniType<T>,
   request: ProviderRequest = {},
 ): Promise<T | undefined> {
   const response = await fetcher(url, {

@@ -3,7 +3,7 @@
  * candidates discovery finds, the steps a method asks the browser to take, and the proof it ends with.
  */
 import type { JSX } from 'hono/jsx/jsx-runtime';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { SiteDiscovery } from '../indieauth/discovery.js';
 import type { Link } from '../net/links.js';
 import type { Profile } from '../tokens/codes.js';
@@ -152,7 +152,7 @@ export interface Method<S = unknown> {
   /** Step kinds this method accepts; a token issued for another kind never reaches it (SECURITY F9). */
   steps: readonly string[];
   /** The shape of its stored state (DESIGN: typed method state, never a loose record). */
-  state: z.ZodType<S>;
+  state: z.ZodMiniType<S>;
   /** Its pages, by view name. */
   views?: Readonly<Record<string, MethodView>>;
   /** Form fields of its pages that hold pasted multi-line text (a signature block). */

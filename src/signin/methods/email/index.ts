@@ -6,7 +6,7 @@
  * Sends are rate-limited per address and per client IP (SECURITY R5).
  */
 import { randomInt } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Mailer } from '../../../mail/mailer.js';
 import type { Store } from '../../../store/db.js';
 import { findEmailCode, putEmailCode, takeEmailTry, useEmailCode } from '../../../store/signin.js';

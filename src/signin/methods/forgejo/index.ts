@@ -10,7 +10,7 @@
  * - Profile: public `GET URL/api/v1/users/<login>`; after the round trip the authenticated
  *   `GET URL/api/v1/user`. Back-links: `website` and every URL in `description` (SECURITY F4, F11).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   type AccountPattern,
   AddedInstances,
@@ -74,9 +74,9 @@ export const FORGEJO_LOGIN: AccountPattern = {
 /** The API's `User` object (swagger "User"): the fields Latchkey reads. */
 const ForgejoUser = z.object({
   login: z.string(),
-  html_url: z.string().optional(),
-  website: z.string().nullish(),
-  description: z.string().nullish(),
+  html_url: z.optional(z.string()),
+  website: z.nullish(z.string()),
+  description: z.nullish(z.string()),
 });
 type ForgejoUser = z.infer<typeof ForgejoUser>;
 

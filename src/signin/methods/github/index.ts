@@ -16,7 +16,7 @@
  * - Revocation: GitHub has no RFC 7009 endpoint; its API is `DELETE API/applications/{client_id}/token`
  *   with HTTP Basic client credentials and `{"access_token": …}` (Latchkey keeps no token, §9.1).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { OAuthAppConfig } from '../../../config.js';
 import { LIMITS } from '../../../net/types.js';
 import {
@@ -93,9 +93,9 @@ export const GITHUB_LOGIN: AccountPattern = {
 /** The fields of GitHub's user object Latchkey reads (REST "Get a user", "Get the authenticated user"). */
 const GitHubUser = z.object({
   login: z.string(),
-  html_url: z.string().optional(),
-  blog: z.string().nullish(),
-  bio: z.string().nullish(),
+  html_url: z.optional(z.string()),
+  blog: z.nullish(z.string()),
+  bio: z.nullish(z.string()),
 });
 type GitHubUser = z.infer<typeof GitHubUser>;
 
@@ -125,7 +125,7 @@ function profileOf(user: GitHubUser, social: SocialAccounts): ProviderProfile {
 export function githubSpec(app: OAuthAppConfig, deps: Pick<ProviderDeps, 'fetcher'>): OAuthProviderSpec {
   const instance = instanceOf(app);
   const api = app.apiUrl;
-  const json = <T>(path: string, schema: z.ZodType<T>, authorization: string) =>
+  const json = <T>(path: string, schema: z.ZodMiniType<T>, authorization: string) =>
     providerJson(deps.fetcher, `${api}${path}`, schema, {
       accept: API_ACCEPT,
       headers: { ...API_HEADERS, authorization },

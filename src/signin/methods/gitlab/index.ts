@@ -12,7 +12,7 @@
  *   fields come from `GET URL/api/v4/users/:id`; after the round trip the authenticated
  *   `GET URL/api/v4/user`. Back-links: `website_url` and every URL in `bio` (SECURITY F4, F11).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import {
   type AccountPattern,
   AddedInstances,
@@ -59,9 +59,9 @@ const UserList = z.array(z.object({ id: z.number(), username: z.string() }));
 /** Users API "Get a single user" / "Get the current user": the fields Latchkey reads. */
 const GitLabUser = z.object({
   username: z.string(),
-  web_url: z.string().optional(),
-  website_url: z.string().nullish(),
-  bio: z.string().nullish(),
+  web_url: z.optional(z.string()),
+  website_url: z.nullish(z.string()),
+  bio: z.nullish(z.string()),
 });
 type GitLabUser = z.infer<typeof GitLabUser>;
 

@@ -7,7 +7,7 @@
  * accepted only when that site names the same server throughout (indieauth/remote-code.ts;
  * IndieAuth §5.3.3, SECURITY F1, F10).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { SiteDiscovery } from '../../../indieauth/discovery.js';
 import {
   acceptVouchedMe,
@@ -43,9 +43,9 @@ function failed(
 const IndieAuthState = z.object({
   verifier: z.string(),
   authorizationEndpoint: z.string(),
-  tokenEndpoint: z.string().optional(),
-  issuer: z.string().optional(),
-  issRequired: z.literal('true').optional(),
+  tokenEndpoint: z.optional(z.string()),
+  issuer: z.optional(z.string()),
+  issRequired: z.optional(z.literal('true')),
 });
 type IndieAuthState = z.infer<typeof IndieAuthState>;
 

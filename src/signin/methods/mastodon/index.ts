@@ -21,7 +21,7 @@
  *   rel=me link (SECURITY F11) and its username the link's; back-links come from the HTML of each
  *   `fields[].value` (Mastodon's `verified_at` shown as evidence) and from URLs in the `note` (F4).
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { FetchError, type Fetcher, type FetchResult, LIMITS } from '../../../net/types.js';
 import { findMastodonApp, forgetMastodonApp, putMastodonApp } from '../../../store/providers.js';
 import { openSecret, sealSecret } from '../../../tokens/secrets.js';
@@ -106,8 +106,8 @@ export function parseMastodonLink(url: string): MastodonLink | undefined {
 
 /** `GET /api/v1/instance` (Mastodon's v1 Instance entity; GoToSocial, Akkoma and Pleroma serve it too). */
 const InstanceV1 = z.union([
-  z.object({ uri: z.string().min(1), version: z.string() }),
-  z.object({ domain: z.string().min(1), version: z.string() }),
+  z.object({ uri: z.string().check(z.minLength(1)), version: z.string() }),
+  z.object({ domain: z.string().check(z.minLength(1)), version: z.string() }),
 ]);
 
 /** `/.well-known/nodeinfo`: `{"links": [{"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": …}]}`. */
@@ -115,7 +115,7 @@ const NodeInfoLinks = z.object({ links: z.array(z.object({ rel: z.string(), href
 const NodeInfo = z.object({ software: z.object({ name: z.string() }) });
 const NODEINFO_2 = /^https?:\/\/nodeinfo\.diaspora\.software\/ns\/schema\/2\.\d+$/;
 
-function parsed<T>(schema: z.ZodType<T>, body: string): T | undefined {
+function parsed<T>(schema: z.ZodMiniType<T>, body: string): T | undefined {
   try {
     const result = schema.safeParse(JSON.parse(body));
     return result.success ? result.data : undefined;
@@ -198,15 +198,18 @@ const Account = z.object({
   username: z.string(),
   acct: z.string(),
   url: z.string(),
-  note: z.string().nullish(),
-  fields: z
-    .array(z.object({ name: z.string(), value: z.string(), verified_at: z.string().nullish() }))
-    .nullish(),
+  note: z.nullish(z.string()),
+  fields: z.nullish(
+    z.array(z.object({ name: z.string(), value: z.string(), verified_at: z.nullish(z.string()) })),
+  ),
 });
 type Account = z.infer<typeof Account>;
 
 /** `POST /api/v1/apps` answers a (Credential)Application entity; Latchkey keeps only these two. */
-const Application = z.object({ client_id: z.string().min(1), client_secret: z.string().min(1) });
+const Application = z.object({
+  client_id: z.string().check(z.minLength(1)),
+  client_secret: z.string().check(z.minLength(1)),
+});
 
 /** What evidenceNote needs beyond ProviderProfile: which host verified which field link, and when. */
 interface Verification {

@@ -4,13 +4,16 @@
  * server, or still shows the link that proved it at registration); the challenge is bound to this
  * attempt and used once; user verification, RP ID and origin are checked by the library.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { PasskeyService } from '../../../account/passkeys.js';
 import type { Method } from '../../types.js';
 import { PASSKEY_ICON } from './icon.js';
 import { passkeyViews } from './page.js';
 
-const PasskeyState = z.object({ credentials: z.array(z.string()).max(100), startAgain: z.string() });
+const PasskeyState = z.object({
+  credentials: z.array(z.string()).check(z.maxLength(100)),
+  startAgain: z.string(),
+});
 type PasskeyState = z.infer<typeof PasskeyState>;
 
 export function passkeyMethod(passkeys: PasskeyService): Method<PasskeyState> {

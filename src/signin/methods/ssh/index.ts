@@ -7,7 +7,7 @@
  * on when it verifies, every page carries a fresh single-use step token (SECURITY F9), and a new
  * attempt gets a new nonce. Needs no configuration.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { FetchError, type Fetcher, LIMITS } from '../../../net/types.js';
 import { randomToken } from '../../../tokens/secrets.js';
 import { MAX_TRIES, takeChallengeTry, tooManyTries } from '../../challenge.js';
@@ -56,11 +56,11 @@ const ShownKey = z.object({ fingerprint: z.string(), type: z.string(), comment: 
 const SshState = z.object({
   keyUrl: z.string(),
   challenge: z.string(),
-  issuedAt: z.number().int(),
-  tries: z.number().int(),
+  issuedAt: z.int(),
+  tries: z.int(),
   /** What the page lists (the first few keys); verification always uses a fresh fetch. */
-  keys: z.array(ShownKey).max(SHOWN_KEYS),
-  keyCount: z.number().int(),
+  keys: z.array(ShownKey).check(z.maxLength(SHOWN_KEYS)),
+  keyCount: z.int(),
 });
 type SshState = z.infer<typeof SshState>;
 
