@@ -3,12 +3,14 @@
  * Both are first-class: one Kysely schema, one set of migrations, one store test suite.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type PgModule from 'pg';
 import { ConfigError } from '../config.js';
 import { migrationProvider } from './migrations.js';
+import { SqliteReadCache } from './read-cache.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -26,8 +28,16 @@ export interface Store {
    * Runs one hot, fixed read as a cached prepared statement, skipping the query builder: token
    * verification and introspection run on every resource-server request (DESIGN "Fast where it
    * matters"). Prepared once per `name`; `text` uses `?` placeholders, renumbered for PostgreSQL.
+   * With `cached`, SQLite answers a repeated lookup from memory while nothing has been written
+   * since (store/read-cache.ts, SECURITY D4); PostgreSQL always asks the database. The row must be
+   * treated as read-only.
    */
-  hotQuery<Row>(name: string, text: string, params: readonly unknown[]): Promise<Row | undefined>;
+  hotQuery<Row>(
+    name: string,
+    text: string,
+    params: readonly unknown[],
+    options?: { cached?: boolean },
+  ): Promise<Row | undefined>;
   /** Resolves when the store answers a trivial query (used by `/health`). */
   ping(): Promise<void>;
   migrate(): Promise<string[]>;
@@ -64,10 +74,21 @@ function openSqlite(path: string, databaseUrl: string): Store {
     raw.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  const prepare: Prepare = (_name, text) => {
+  const cache = new SqliteReadCache(raw);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [cache.plugin] });
+  const prepare: Prepare = (name, text) => {
     const statement = raw.prepare(text);
-    return async (params) => statement.get(...params);
+    return async (params, cached) => {
+      if (!cached) return statement.get(...params);
+      // The stamp and the row are read back to back, synchronously: no write can fall between.
+      const key = `${name}\u0000${params.join('\u0000')}`;
+      const stamp = cache.current();
+      const hit = cache.get(key, stamp);
+      if (hit !== undefined) return hit;
+      const row = statement.get(...params);
+      cache.set(key, stamp, row);
+      return row;
+    };
   };
   return finish(databaseUrl, db, 'sqlite', prepare, async (fn) =>
     // The SQLite driver hands out its single connection exclusively, so BEGIN/COMMIT bracket `fn`.
@@ -85,7 +106,14 @@ function openSqlite(path: string, databaseUrl: string): Store {
   );
 }
 
+/**
+ * pg is required only when DATABASE_URL names PostgreSQL: a SQLite server never pays its ~50 ms and
+ * ~15 MB at start (DESIGN "Performance targets"). `require` keeps `openStore` synchronous.
+ */
+const loadPg = (): typeof PgModule => createRequire(import.meta.url)('pg') as typeof PgModule;
+
 function openPostgres(url: string): Store {
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -107,8 +135,11 @@ function openPostgres(url: string): Store {
   return finish(url, db, 'postgres', prepare, (fn) => db.transaction().execute(fn));
 }
 
-/** Turns a named query into a runner; each dialect prepares its own way. */
-type Prepare = (name: string, text: string) => (params: readonly unknown[]) => Promise<unknown>;
+/** Turns a named query into a runner; each dialect prepares (and may cache) its own way. */
+type Prepare = (
+  name: string,
+  text: string,
+) => (params: readonly unknown[], cached: boolean) => Promise<unknown>;
 
 function finish(
   databaseUrl: string,
@@ -122,13 +153,18 @@ function finish(
     db,
     dialect,
     write,
-    async hotQuery<Row>(name: string, text: string, params: readonly unknown[]) {
+    async hotQuery<Row>(
+      name: string,
+      text: string,
+      params: readonly unknown[],
+      options?: { cached?: boolean },
+    ) {
       let run = prepared.get(name);
       if (!run) {
         run = prepare(name, text);
         prepared.set(name, run);
       }
-      return (await run(params)) as Row | undefined;
+      return (await run(params, options?.cached === true)) as Row | undefined;
     },
     async ping() {
       await sql`SELECT 1`.execute(db);

@@ -56,7 +56,9 @@ export async function findResourceServerCredential(
   store: Store,
   id: string,
 ): Promise<(ResourceServer & { secretHash: string }) | undefined> {
-  const row = await store.hotQuery<CredentialRecord>('resource_server_by_id', CREDENTIAL_BY_ID, [id]);
+  const row = await store.hotQuery<CredentialRecord>('resource_server_by_id', CREDENTIAL_BY_ID, [id], {
+    cached: true,
+  });
   return (
     row && {
       id: row.id,

@@ -116,7 +116,10 @@ export interface FoundAccessToken extends AccessTokenRow {
 // costs no extra round trip (SECURITY A10, D4).
 const TOKEN_BY_HASH = `SELECT ${tokenColumns.join(', ')}, (SELECT value FROM settings WHERE key = '${POLICY_VERSION_KEY}') AS policy_version FROM access_tokens WHERE token_hash = ?`;
 
-/** The hot path: one indexed lookup by hash, as a cached prepared statement. */
+/**
+ * The hot path: one indexed lookup by hash, as a prepared statement; on SQLite answered from memory
+ * while nothing was written since (store/read-cache.ts keeps D4).
+ */
 export async function findAccessTokenByHash(
   store: Store,
   tokenHash: string,
@@ -125,6 +128,7 @@ export async function findAccessTokenByHash(
     'access_token_by_hash',
     TOKEN_BY_HASH,
     [tokenHash],
+    { cached: true },
   );
   return row && { ...toRow(row), policyVersion: row.policy_version };
 }

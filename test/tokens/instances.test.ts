@@ -1,6 +1,7 @@
 /**
  * Several instances share one database (README "Deployment"): what one instance issues or revokes,
- * every other instance sees on the next request, with no cache in between.
+ * every other instance sees on the next request. SQLite serves repeated lookups from memory only
+ * while nothing was written (store/read-cache.ts), so these tests cover that cache too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

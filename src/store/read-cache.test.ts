@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from './db.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'latchkey-read-cache-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const READ = 'SELECT value FROM settings WHERE key = ?';
+
+describe('SQLite hot-read cache (SECURITY D4)', () => {
+  it('D4: serves a repeated read from memory until this process or another connection writes', async () => {
+    const file = join(dir, 'cache.db');
+    const store = openStore(`sqlite:${file}`);
+    await store.migrate();
+    await store.db.insertInto('settings').values({ key: 'k', value: 'one' }).execute();
+    const read = () => store.hotQuery<{ value: string }>('read_setting', READ, ['k'], { cached: true });
+    expect(await read()).toEqual({ value: 'one' });
+
+    // Another connection (the CLI, a second process) writes behind our back: PRAGMA data_version.
+    const other = new SQLite(file);
+    other.prepare('UPDATE settings SET value = ? WHERE key = ?').run('two', 'k');
+    expect(await read()).toEqual({ value: 'two' });
+
+    // This process writes through the query builder…
+    await store.db.updateTable('settings').set({ value: 'three' }).where('key', '=', 'k').execute();
+    expect(await read()).toEqual({ value: 'three' });
+    // …or through raw SQL.
+    await sql`UPDATE settings SET value = 'four' WHERE key = 'k'`.execute(store.db);
+    expect(await read()).toEqual({ value: 'four' });
+    // Inside a transaction, and after a rollback the old value is back.
+    await expect(
+      store.write(async (tx) => {
+        await tx.updateTable('settings').set({ value: 'five' }).where('key', '=', 'k').execute();
+        expect(await read()).toEqual({ value: 'five' });
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await read()).toEqual({ value: 'four' });
+
+    // A deleted row is gone at once.
+    other.prepare('DELETE FROM settings WHERE key = ?').run('k');
+    expect(await read()).toBeUndefined();
+    other.close();
+    await store.close();
+  });
+
+  it('does not cache missing rows, and reads without `cached` always go to the database', async () => {
+    const store = openStore(`sqlite:${join(dir, 'plain.db')}`);
+    await store.migrate();
+    expect(await store.hotQuery('read_setting', READ, ['absent'], { cached: true })).toBeUndefined();
+    await store.db.insertInto('settings').values({ key: 'absent', value: 'now here' }).execute();
+    expect(await store.hotQuery('read_setting', READ, ['absent'], { cached: true })).toEqual({
+      value: 'now here',
+    });
+    expect(await store.hotQuery('read_setting', READ, ['absent'])).toEqual({ value: 'now here' });
+    await store.close();
+  });
+});
