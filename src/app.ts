@@ -12,6 +12,7 @@ import { DEFAULT_SIGNIN_INFLIGHT, inflightLimit } from './http/inflight-limit.js
 import { infoPageRoutes } from './http/info-pages.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
+import { metricsRoutes, tagRoute } from './http/metrics.js';
 import { cors, issuerHostRedirect, securityHeaders } from './http/middleware.js';
 import { pageRoutes, renderError, wantsHtml } from './http/pages.js';
 import { signInRoutes } from './http/signin.js';
@@ -23,6 +24,7 @@ import type { Services } from './services.js';
 
 export function buildApp(services: Services): Hono {
   const app = new Hono();
+  app.use('*', tagRoute);
   app.use('*', securityHeaders);
   app.use('*', cors);
   app.use('*', issuerHostRedirect(services.config.publicUrl));
@@ -46,6 +48,7 @@ export function buildApp(services: Services): Hono {
   accountRoutes(app, services);
   userinfoRoutes(app, services);
   introspectionRoutes(app, services);
+  metricsRoutes(app, services);
 
   app.notFound((c) =>
     wantsHtml(c)

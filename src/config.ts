@@ -39,6 +39,8 @@ export interface Config {
   refreshTokens: boolean;
   /** Operator switch: accept authorization requests without PKCE (legacy clients, SECURITY B6). */
   allowNoPkce: boolean;
+  /** `METRICS_TOKEN`: the Bearer token `GET /metrics` asks for; unset, it answers loopback only. */
+  metricsToken: string | undefined;
   logLevel: LogLevel;
   /** OAuth providers with credentials (PROTOCOL §9.1); a provider without them is not offered. */
   providers: ProvidersConfig;
@@ -279,6 +281,27 @@ function bool(value: string): boolean {
   throw new Invalid('must be true or false (or 1 or 0)');
 }
 
+/**
+ * A Bearer token (RFC 6750 b64token characters), long enough not to be guessed. Checked here rather
+ * than through `read`, whose error echoes the value: this one is a secret.
+ */
+function metricsToken(value: string | undefined): string | undefined {
+  const raw = value?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const example = '$(openssl rand -hex 32)';
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(raw)) {
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      'may contain only letters, digits and -._~+/ (it is sent as a Bearer token)',
+      example,
+    );
+  }
+  if (raw.length < 16) {
+    throw new ConfigError('METRICS_TOKEN', `is ${raw.length} characters long; use at least 16`, example);
+  }
+  return raw;
+}
+
 function logLevel(value: string): LogLevel {
   const level = LOG_LEVELS.find((l) => l === value.toLowerCase());
   if (!level) throw new Invalid(`is not a log level (use one of ${LOG_LEVELS.join(', ')})`);
@@ -375,6 +398,7 @@ export function loadConfig(env: Env = defaultEnv()): Config {
     refreshTokenTtl: duration('REFRESH_TOKEN_TTL', '30d'),
     refreshTokens: read(env, 'REFRESH_TOKENS', 'false', bool) ?? true,
     allowNoPkce: read(env, 'ALLOW_NO_PKCE', 'false', bool) ?? false,
+    metricsToken: metricsToken(env.METRICS_TOKEN),
     logLevel: read(env, 'LOG_LEVEL', 'info', logLevel) ?? 'info',
     providers: providersFrom(env),
     fetch: {

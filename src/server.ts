@@ -12,6 +12,7 @@ import { getRequestListener } from '@hono/node-server';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createFastPath } from './http/fast-path.js';
+import { requestDone } from './http/metrics.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
 import { purgeExpired } from './store/purge.js';
 
@@ -23,6 +24,8 @@ export interface RunningServer {
   drainTimeoutMs: number;
   /** Drains and stops (R2); resolves once every socket is closed and the store too. Idempotent. */
   close(): Promise<void>;
+  /** Purges expired rows now, or joins the purge already running (tests; the schedule does the rest). */
+  purgeNow(): Promise<void>;
 }
 
 export interface ServerOptions extends ServiceOverrides {
@@ -55,7 +58,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     // Node then sends `Connection: close` and ends the socket after this answer: both paths below.
     if (draining) res.shouldKeepAlive = false;
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    // Every request, fast path or Hono, is counted here and only here (src/http/metrics.ts).
+    const started = performance.now();
+    res.once('close', () => {
+      inFlight.delete(res);
+      requestDone(services.events, req, res, started);
+    });
     if (!fastPath(req, res)) void honoListener(req, res);
   });
   server.listen(config.port, config.host);
@@ -74,7 +82,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         keepSeconds: KEEP_EXPIRED,
         signal: purgeStop.signal,
       });
-      services.logger.info(
+      services.events.emit('purge.run', { ok: true, rows: report.total });
+      // An idle server removes nothing most runs; that is not worth an info line every 10 minutes.
+      services.logger[report.total > 0 ? 'info' : 'debug'](
         {
           event: 'store.purged',
           rows: report.total,
@@ -85,6 +95,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         'expired rows purged',
       );
     } catch (error) {
+      services.events.emit('purge.run', { ok: false, rows: 0 });
       services.logger.error({ event: 'store.purge_failed', err: String(error) }, 'purge failed');
     }
   };
@@ -93,6 +104,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     purging ??= purge().finally(() => {
       purging = undefined;
     });
+    return purging;
   };
   const timer = setInterval(runPurge, PURGE_EVERY_MS);
   timer.unref();
@@ -151,5 +163,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     services,
     drainTimeoutMs,
     close,
+    purgeNow: runPurge,
   };
 }

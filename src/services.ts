@@ -5,11 +5,13 @@
 import { PasskeyService } from './account/passkeys.js';
 import { AccountService } from './account/service.js';
 import type { Config } from './config.js';
+import { Events } from './events.js';
 import { ClientInfoService } from './indieauth/client-info.js';
 import { ClientPolicy } from './indieauth/client-policy.js';
 import { discoverAuthorizationEndpoint, discoverSite } from './indieauth/discovery.js';
 import { createLogger, type Logger } from './log.js';
 import { createMailer, type Mailer } from './mail/mailer.js';
+import { Metrics } from './metrics.js';
 import { createFetcher } from './net/fetch.js';
 import type { Fetcher } from './net/types.js';
 import { createMethods } from './signin/methods/index.js';
@@ -32,6 +34,10 @@ export interface Services {
   store: Store;
   fetcher: Fetcher;
   logger: Logger;
+  /** What happened, for whoever listens (the metrics); one bus per instance (src/events.ts). */
+  events: Events;
+  /** The counts behind `GET /metrics` (PROTOCOL §14). */
+  metrics: Metrics;
   tokens: AccessTokenService;
   /** Undefined when the operator turned refresh tokens off (`REFRESH_TOKENS=false`). */
   refreshTokens: RefreshTokenService | undefined;
@@ -65,6 +71,10 @@ export interface ServiceOverrides {
 
 export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
   const logger = overrides.logger ?? createLogger(config.logLevel);
+  const events = new Events((error, type) =>
+    logger.error({ event: 'events.listener_failed', type, err: String(error) }, 'event listener failed'),
+  );
+  const metrics = new Metrics(events);
   const store = openStore(config.databaseUrl);
   try {
     await store.migrate();
@@ -85,19 +95,21 @@ export async function createServices(config: Config, overrides: ServiceOverrides
         userAgent: `Latchkey/${VERSION} (+${config.publicUrl})`,
         ...config.fetch,
         logger,
+        events,
       });
   const fetcher: Fetcher = overrides.fetcher ?? (owned as Fetcher);
-  const grants = new GrantService({ store, clock: overrides.clock });
+  const grants = new GrantService({ store, clock: overrides.clock, events });
   const clientPolicy = new ClientPolicy({ store, issuer: config.publicUrl, grants });
   const tokens = new AccessTokenService({
     store,
     tokenTtl: config.tokenTtl,
     policy: clientPolicy,
     clock: overrides.clock,
+    events,
   });
   const resourceServers = new ResourceServerService(store, overrides.clock);
   const refreshTokens = config.refreshTokens
-    ? new RefreshTokenService(store, tokens, config.refreshTokenTtl, { grants, policy: clientPolicy })
+    ? new RefreshTokenService(store, tokens, config.refreshTokenTtl, { grants, policy: clientPolicy, events })
     : undefined;
   const codes = new CodeService({
     store,
@@ -106,6 +118,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     grants,
     policy: clientPolicy,
     codeTtl: config.codeTtl,
+    events,
   });
   const clientInfo = new ClientInfoService({ store, fetcher, clock: overrides.clock, logger });
   const clock = overrides.clock ?? (() => Math.floor(Date.now() / 1000));
@@ -131,6 +144,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     clock,
     discover,
     allowNoPkce: config.allowNoPkce,
+    events,
     methods: createMethods({ config, store, fetcher, mailer, limits, clock, secrets, discover, passkeys }),
   });
 
@@ -139,6 +153,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     store,
     fetcher,
     logger,
+    events,
+    metrics,
     tokens,
     refreshTokens,
     codes,

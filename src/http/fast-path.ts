@@ -13,6 +13,7 @@ import { OAuthError } from '../indieauth/errors.js';
 import type { Services } from '../services.js';
 import { isClientDisconnect } from './disconnect.js';
 import { MAX_FORM_BYTES, parseParams } from './form.js';
+import { setRoute } from './metrics.js';
 import { API_CSP } from './middleware.js';
 import { prefersForm } from './respond.js';
 import {
@@ -36,18 +37,33 @@ const COMMON_HEADERS: Record<string, string> = {
 /** What oauthResponse adds to successful answers. */
 const SUCCESS_HEADERS: Record<string, string> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
+const JSON_TYPE = { 'Content-Type': 'application/json' } as const;
+
+/** node:http's flat header list (`[name, value, name, value…]`), which skips an object walk. */
+function flat(headers: Record<string, string>, length?: string): string[] {
+  const list = Object.entries(headers).flat();
+  if (length !== undefined) list.push('Content-Length', length);
+  return list;
+}
+const SUCCESS_ANSWER_HEADERS = flat({ ...COMMON_HEADERS, ...SUCCESS_HEADERS, ...JSON_TYPE });
+const ERROR_ANSWER_HEADERS = flat({ ...COMMON_HEADERS, ...JSON_TYPE });
+
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export function createFastPath(services: Services): FastPath {
   const send = (res: ServerResponse, answer: Answer, success: boolean) => {
     const body = JSON.stringify(answer.body);
-    res.writeHead(answer.status, {
-      ...COMMON_HEADERS,
-      ...(success ? SUCCESS_HEADERS : {}),
-      ...answer.headers,
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(body),
-    });
+    const length = String(Buffer.byteLength(body));
+    // Successes (nearly every request) reuse one flat header list; only the length is per answer.
+    res.writeHead(
+      answer.status,
+      answer.headers
+        ? flat(
+            { ...COMMON_HEADERS, ...(success ? SUCCESS_HEADERS : {}), ...answer.headers, ...JSON_TYPE },
+            length,
+          )
+        : [...(success ? SUCCESS_ANSWER_HEADERS : ERROR_ANSWER_HEADERS), 'Content-Length', length],
+    );
     res.end(body);
   };
 
@@ -74,6 +90,7 @@ export function createFastPath(services: Services): FastPath {
   return (req, res) => {
     if (prefersForm(req.headers.accept)) return false;
     if (req.method === 'GET' && req.url === '/token') {
+      setRoute(req, '/token'); // the label Hono's route would give (src/http/metrics.ts)
       run(req, res, () => verificationAnswer(services, req.headers.authorization));
       return true;
     }
@@ -82,6 +99,7 @@ export function createFastPath(services: Services): FastPath {
       const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/x-www-form-urlencoded' || !(length >= 0 && length <= MAX_FORM_BYTES))
         return false;
+      setRoute(req, '/introspect');
       run(req, res, async () => {
         await authenticateIntrospection(services, req.headers.authorization);
         const body = await readSmallBody(req, length);

@@ -3,6 +3,7 @@
  * `last_used_at`, and revocation. Knows nothing of HTTP.
  */
 import type { Kysely } from 'kysely';
+import { ACTIVE, type Events, INACTIVE } from '../events.js';
 import type { ClientPolicy } from '../indieauth/client-policy.js';
 import type { Store } from '../store/db.js';
 import type { Database } from '../store/schema.js';
@@ -64,6 +65,7 @@ export interface AccessTokenServiceOptions {
   /** The operator's client policy: a denied client's tokens verify as inactive (SECURITY A10). */
   policy: ClientPolicy;
   clock?: () => number;
+  events?: Events;
 }
 
 export class AccessTokenService {
@@ -71,8 +73,10 @@ export class AccessTokenService {
   private readonly tokenTtl: number;
   private readonly policy: ClientPolicy;
   private readonly clock: () => number;
+  private readonly events: Events | undefined;
 
   constructor(options: AccessTokenServiceOptions) {
+    this.events = options.events;
     this.store = options.store;
     this.tokenTtl = options.tokenTtl;
     this.policy = options.policy;
@@ -129,6 +133,13 @@ export class AccessTokenService {
    * fast path) goes through here.
    */
   async verify(token: string): Promise<ActiveToken | undefined> {
+    const active = await this.lookup(token);
+    this.events?.emit('token.verified', active ? ACTIVE : INACTIVE);
+    return active;
+  }
+
+  /** verify's answer; kept apart so every return of it is counted exactly once above. */
+  private async lookup(token: string): Promise<ActiveToken | undefined> {
     if (!looksLikeToken(token)) return undefined;
     const row = await findAccessTokenByHash(this.store, sha256(token));
     const at = this.clock();
@@ -150,7 +161,8 @@ export class AccessTokenService {
   /** Revokes a token if it exists (RFC 7009 §2.2: unknown tokens are not an error). */
   async revoke(token: string): Promise<void> {
     if (!looksLikeToken(token)) return;
-    await revokeAccessToken(this.store.db, { tokenHash: sha256(token) }, this.clock());
+    if (await revokeAccessToken(this.store.db, { tokenHash: sha256(token) }, this.clock()))
+      this.events?.emit('token.revoked', { kind: 'access', count: 1 });
   }
 }
 

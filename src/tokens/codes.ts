@@ -6,6 +6,7 @@
  * issues the tokens, so exactly one of many concurrent redemptions wins (C9).
  */
 import type { Kysely } from 'kysely';
+import type { Events } from '../events.js';
 import type { ClientPolicy } from '../indieauth/client-policy.js';
 import { InvalidGrant, InvalidRequest, type OAuthError } from '../indieauth/errors.js';
 import { verifierMatches } from '../indieauth/pkce.js';
@@ -68,6 +69,7 @@ export interface CodeServiceOptions {
   grants: GrantService;
   policy: ClientPolicy;
   codeTtl: number;
+  events?: Events;
 }
 
 export class CodeService {
@@ -94,6 +96,7 @@ export class CodeService {
       used_by: null,
       grant_id: null,
     });
+    this.options.events?.emit('code.issued', { method: code.authMethod });
     return value;
   }
 
@@ -153,6 +156,11 @@ export class CodeService {
       return { issued: { ...issued, refreshToken } };
     });
     if (!outcome) throw alreadyUsed();
+    // After the commit: a redemption that rolled back issued nothing.
+    const events = this.options.events;
+    events?.emit('code.redeemed', { at });
+    if (outcome.issued) events?.emit('token.issued', { kind: 'access', via: 'code' });
+    if (outcome.issued?.refreshToken) events?.emit('token.issued', { kind: 'refresh', via: 'code' });
     return {
       me: row.me,
       scope,

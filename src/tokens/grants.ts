@@ -6,6 +6,7 @@
  * revoke through `revokeIn`, inside their own transactions. Knows nothing of HTTP.
  */
 import type { Kysely } from 'kysely';
+import type { Events } from '../events.js';
 import type { Store } from '../store/db.js';
 import {
   clientIdsWithUnrevokedGrants,
@@ -34,13 +35,16 @@ export type GrantTarget = GrantSelector | { clientsMatching: (clientId: string) 
 export interface GrantServiceOptions {
   store: Store;
   clock?: () => number;
+  events?: Events;
 }
 
 export class GrantService {
   private readonly store: Store;
   private readonly clock: () => number;
+  private readonly events: Events | undefined;
 
   constructor(options: GrantServiceOptions) {
+    this.events = options.events;
     this.store = options.store;
     this.clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
   }
@@ -87,7 +91,11 @@ export class GrantService {
     return grantId;
   }
 
-  /** Revokes inside the caller's transaction; returns the ids of the grants it ended. */
+  /**
+   * Revokes inside the caller's transaction; returns the ids of the grants it ended. Every grant
+   * revocation passes here, so it is counted here (before the caller commits: none of them rolls
+   * back after revoking).
+   */
   async revokeIn(tx: Kysely<Database>, target: GrantTarget, at: number = this.clock()): Promise<string[]> {
     let selector: GrantSelector;
     if ('clientsMatching' in target) {
@@ -96,6 +104,7 @@ export class GrantService {
     } else selector = target;
     const ids = await findUnrevokedGrantIds(tx, selector);
     await revokeGrants(tx, ids, at);
+    if (ids.length > 0) this.events?.emit('token.revoked', { kind: 'grant', count: ids.length });
     return ids;
   }
 

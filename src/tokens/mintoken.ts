@@ -3,6 +3,7 @@
  * (e.g. selfauth) for an access token. The endpoint must be on the operator's trusted list; the
  * code is verified with it (IndieAuth §5.3.3 / the Mintoken seed), and only then is a token issued.
  */
+import type { Events } from '../events.js';
 import type { ClientPolicy } from '../indieauth/client-policy.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../indieauth/errors.js';
 import {
@@ -44,6 +45,7 @@ export interface MintokenDeps {
   /** A client the operator's policy refuses gets no token here either (SECURITY A10). */
   clientPolicy: ClientPolicy;
   discover: DiscoverAuthorizationEndpoint;
+  events?: Events;
 }
 
 /** How long a redeemed external code is remembered; far longer than any code lives. */
@@ -132,6 +134,7 @@ export async function exchangeWithTrustedEndpoint(
   if (outcome.replayed) {
     throw new InvalidGrant('This code was already exchanged for a token; that token has been revoked.');
   }
+  deps.events?.emit('token.issued', { kind: 'access', via: 'mintoken' });
   return outcome.issued;
 }
 

@@ -5,6 +5,7 @@
  * operator's policy refuses cannot refresh (A10).
  */
 import type { Kysely } from 'kysely';
+import { type Events, NO_FIELDS } from '../events.js';
 import type { ClientPolicy } from '../indieauth/client-policy.js';
 import { InvalidGrant, InvalidScope } from '../indieauth/errors.js';
 import { formatScope, parseScope } from '../indieauth/scopes.js';
@@ -29,6 +30,7 @@ export interface TokenPair extends IssuedToken {
 export interface RefreshTokenDeps {
   grants: GrantService;
   policy: ClientPolicy;
+  events?: Events;
 }
 
 export class RefreshTokenService {
@@ -111,6 +113,10 @@ export class RefreshTokenService {
       return { ...issued, refreshToken };
     });
     if (!outcome) throw reused();
+    // Counted once the rotation committed, so a rolled-back exchange is not a refresh.
+    this.deps.events?.emit('token.refreshed', NO_FIELDS);
+    this.deps.events?.emit('token.issued', { kind: 'access', via: 'refresh' });
+    this.deps.events?.emit('token.issued', { kind: 'refresh', via: 'refresh' });
     return outcome;
   }
 
