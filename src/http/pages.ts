@@ -6,6 +6,7 @@ import type { Context, Hono } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { Services } from '../services.js';
 import { STYLESHEET } from '../views/latchkey.css.js';
+import { FAVICON_PATH, FAVICON_SVG } from '../views/logo.js';
 import { ErrorPage, type ErrorPageProps } from '../views/pages/error.js';
 import { HomePage } from '../views/pages/home.js';
 import { clientMetadata, wantsClientDocument } from './demo.js';
@@ -60,6 +61,19 @@ export function pageRoutes(app: Hono, services: Services): void {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(passkeyScript(), 200, { 'Content-Type': 'text/javascript; charset=utf-8' });
   });
+  // The icon: pages link the content-addressed path (kept a year); browsers also ask for the
+  // well-known names by themselves, which answer the same SVG for a day (.ico included: browsers
+  // go by Content-Type, not the extension).
+  app.get(FAVICON_PATH, (c) => {
+    c.header('Cache-Control', 'public, max-age=31536000, immutable');
+    return c.body(FAVICON_SVG, 200, { 'Content-Type': 'image/svg+xml' });
+  });
+  for (const path of ['/favicon.svg', '/favicon.ico']) {
+    app.get(path, (c) => {
+      c.header('Cache-Control', 'public, max-age=86400');
+      return c.body(FAVICON_SVG, 200, { 'Content-Type': 'image/svg+xml' });
+    });
+  }
   app.get('/assets/latchkey.css', (c) => {
     c.header('Cache-Control', 'public, max-age=3600');
     return c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8' });

@@ -8,7 +8,7 @@
  * can still sign people in with a redirect_uri on its own origin; the consent page then shows the bare
  * client_id. So `get` never throws for remote problems; it returns `source: 'none'` and a `problem`.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Logger } from '../log.js';
 import { isHtmlContentType, type Mf2Item, parseLinks } from '../net/links.js';
 import { FetchError, type Fetcher, type FetchResult, LIMITS } from '../net/types.js';
@@ -67,21 +67,21 @@ const MAX_NAME = 200;
  */
 const metadataSchema = z.object({
   client_id: z.string(),
-  client_name: z.string().optional().catch(undefined),
-  client_uri: z.string().optional().catch(undefined),
-  logo_uri: z.string().optional().catch(undefined),
-  redirect_uris: z.array(z.unknown()).optional().catch(undefined),
+  client_name: z.catch(z.optional(z.string()), undefined),
+  client_uri: z.catch(z.optional(z.string()), undefined),
+  logo_uri: z.catch(z.optional(z.string()), undefined),
+  redirect_uris: z.catch(z.optional(z.array(z.unknown())), undefined),
 });
 
 /** A `ClientInfo` read back from the cache; anything else in the row is treated as a cache miss. */
 const cachedSchema = z.object({
   clientId: z.string(),
-  name: z.string().optional(),
-  logoUri: z.string().optional(),
-  clientUri: z.string().optional(),
+  name: z.optional(z.string()),
+  logoUri: z.optional(z.string()),
+  clientUri: z.optional(z.string()),
   redirectUris: z.array(z.string()),
   source: z.enum(['metadata', 'h-app', 'none']),
-  problem: z.string().optional(),
+  problem: z.optional(z.string()),
 });
 
 /** A fetched and read document, with how long it may be cached. */

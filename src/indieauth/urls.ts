@@ -245,6 +245,20 @@ export function normaliseSignInInput(raw: string): string {
 }
 
 /**
+ * True when the visitor typed no scheme (`alice.example`): the https address is tried, and a site
+ * this browser already proved over plain http (`http://alice.example/`) is the same person's too.
+ */
+export function typedWithoutScheme(raw: string): boolean {
+  const input = raw.trim();
+  return !/^https:/i.test(input) && normaliseSignInInput(input).startsWith('https://');
+}
+
+/** The same address over plain http, offered only when the person chooses it (never automatically). */
+export function plainHttpOf(httpsUrl: string): string | undefined {
+  return httpsUrl.startsWith('https://') ? `http://${httpsUrl.slice('https://'.length)}` : undefined;
+}
+
+/**
  * A URL for people to read: the punycode host shown in Unicode (PROTOCOL §3). Returns the input when
  * it is not a URL. Never use the result for comparison or storage.
  */

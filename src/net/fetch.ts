@@ -14,13 +14,15 @@
  * Errors are `FetchError`s whose messages are lowercase clauses safe to show to a person (callers
  * embed them, e.g. "Could not fetch https://alice.example/: the connection was refused").
  */
+import { createRequire } from 'node:module';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { ConnectToRule } from '../config.js';
+import type { Events } from '../events.js';
 import { createAllowList } from './address.js';
 import { BlockedAddressError, ConnectTimeoutError, createGuardedConnector } from './connector.js';
 import { FetchError, type Fetcher, type FetchOptions, type FetchResult, type RedirectHop } from './types.js';
@@ -39,6 +41,8 @@ export interface FetcherOptions {
   /** Resolver (default `dns.lookup`); tests inject one to make a public-looking name resolve to loopback. */
   lookup?: LookupFunction;
   logger?: Logger;
+  /** Gets `fetch.done` with each fetch's outcome (the metrics count them). */
+  events?: Events;
 }
 
 /** A Fetcher that owns a connection pool; `close()` on shutdown. */
@@ -180,22 +184,72 @@ const NETWORK_REASONS: Array<[string[], string]> = [
   [['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'], 'the connection was closed unexpectedly'],
   [['EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'EAFNOSUPPORT'], 'the host cannot be reached'],
   [['UND_ERR_HEADERS_OVERFLOW'], 'the response headers are too large'],
+  [['EPROTO'], 'the secure connection (TLS) could not be set up'],
+];
+
+/**
+ * Certificate problems of an https site, each in words that say what is wrong. They are kept apart
+ * from "no TLS at all" on purpose: a bad certificate can also mean someone is in the middle, so the
+ * sign-in page never suggests plain http for them.
+ */
+const CERTIFICATE_REASONS: Array<[string[], string]> = [
+  [['CERT_HAS_EXPIRED'], 'its security certificate has expired'],
+  [['CERT_NOT_YET_VALID'], 'its security certificate is not valid yet'],
+  [['ERR_TLS_CERT_ALTNAME_INVALID'], 'its security certificate is for a different name'],
+  [['CERT_REVOKED'], 'its security certificate has been revoked'],
   [
     [
-      'ERR_TLS_CERT_ALTNAME_INVALID',
-      'CERT_HAS_EXPIRED',
-      'CERT_NOT_YET_VALID',
       'DEPTH_ZERO_SELF_SIGNED_CERT',
       'SELF_SIGNED_CERT_IN_CHAIN',
       'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
       'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-      'CERT_REVOKED',
+      'UNABLE_TO_GET_ISSUER_CERT',
       'CERT_UNTRUSTED',
+      'CERT_SIGNATURE_FAILURE',
     ],
-    'its TLS certificate is not valid',
+    'its security certificate is not from an authority Latchkey trusts (it may be self-signed)',
   ],
-  [['EPROTO', 'ERR_SSL_WRONG_VERSION_NUMBER'], 'the TLS handshake failed'],
 ];
+
+/**
+ * TLS failures meaning the host does not do https at all: it answered the handshake in plain HTTP
+ * (`wrong version number`), or refused it for want of a certificate for this name.
+ */
+const NO_TLS_CODES = [
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_HTTP_REQUEST',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'ERR_SSL_TLSV1_UNRECOGNIZED_NAME',
+  'ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR',
+];
+
+/** Node's words when the server hangs up during the TLS handshake (no certificate for the name). */
+const HANDSHAKE_CUT = /before secure TLS connection was established/;
+
+/** An https URL that failed on TLS itself: a certificate problem, or no TLS at all; else undefined. */
+function tlsFailure(error: unknown, url: URL): FetchError | undefined {
+  if (url.protocol !== 'https:') return undefined;
+  for (const [codes, reason] of CERTIFICATE_REASONS) {
+    if (findCode(error, codes)) return new FetchError('bad_certificate', reason, url.href);
+  }
+  if (findCode(error, ['ECONNREFUSED'])) {
+    return new FetchError(
+      'no_tls',
+      'nothing answers on its secure (https) port: the connection was refused',
+      url.href,
+    );
+  }
+  const cut = findCode(error, ['ECONNRESET']);
+  if (findCode(error, NO_TLS_CODES) || (cut && HANDSHAKE_CUT.test(cut.message))) {
+    return new FetchError(
+      'no_tls',
+      'it does not speak https: the secure connection could not be set up',
+      url.href,
+    );
+  }
+  return undefined;
+}
 
 /** Turns whatever undici, net, tls or zlib threw into a FetchError with a plain-words message. */
 function toFetchError(error: unknown, url: URL, deadline: Deadline, options: TimeoutOptions): FetchError {
@@ -221,6 +275,8 @@ function toFetchError(error: unknown, url: URL, deadline: Deadline, options: Tim
   if (findCode(error, ['UND_ERR_BODY_TIMEOUT'])) {
     return new FetchError('timeout', 'it stopped sending its response', href);
   }
+  const tls = tlsFailure(error, url);
+  if (tls) return tls;
   for (const [codes, reason] of NETWORK_REASONS) {
     if (findCode(error, codes)) return new FetchError('network', reason, href);
   }
@@ -353,26 +409,36 @@ async function discard(
 }
 
 /**
- * Creates the fetcher. One undici Agent (connection pool) per fetcher; call `close()` on shutdown.
- * A malformed allow-list CIDR throws here, at start-up.
+ * undici (~100 ms, ~20 MB to import) is required by the first outbound fetch: a server that only
+ * answers resource servers, and most CLI commands, never fetch (DESIGN "Performance targets").
+ */
+const loadUndici = (): typeof import('undici') =>
+  createRequire(import.meta.url)('undici') as typeof import('undici');
+
+/**
+ * Creates the fetcher. One undici Agent (connection pool) per fetcher, made at the first fetch;
+ * call `close()` on shutdown. A malformed allow-list CIDR throws here, at start-up.
  */
 export function createFetcher(options: FetcherOptions): ClosableFetcher {
   const allowList = createAllowList(options.allowPrivateNetwork);
-  const agent = new Agent({
-    connect: createGuardedConnector({
-      connectTo: options.connectTo,
-      allowList,
-      connectTimeoutMs: options.connectTimeoutMs,
-      lookup: options.lookup,
-    }),
-    // Counted from when the request is written; undici checks it on a ~1 s clock, which is fine for
-    // the 5 s default. The total deadline below is exact.
-    headersTimeout: options.headersTimeoutMs,
-    // Idle gap between body chunks; the total deadline bounds the whole body anyway.
-    bodyTimeout: options.totalTimeoutMs,
-    keepAliveTimeout: 4_000,
-  });
+  let pool: Agent | undefined;
+  const agent = (): Agent =>
+    (pool ??= new (loadUndici().Agent)({
+      connect: createGuardedConnector({
+        connectTo: options.connectTo,
+        allowList,
+        connectTimeoutMs: options.connectTimeoutMs,
+        lookup: options.lookup,
+      }),
+      // Counted from when the request is written; undici checks it on a ~1 s clock, which is fine for
+      // the 5 s default. The total deadline below is exact.
+      headersTimeout: options.headersTimeoutMs,
+      // Idle gap between body chunks; the total deadline bounds the whole body anyway.
+      bodyTimeout: options.totalTimeoutMs,
+      keepAliveTimeout: 4_000,
+    }));
   const logger = options.logger;
+  const events = options.events;
 
   for (const rule of options.connectTo) {
     // PROTOCOL §4: connect-to rules bypass the private-network guard, so they are announced loudly.
@@ -408,7 +474,7 @@ export function createFetcher(options: FetcherOptions): ClosableFetcher {
         };
         if (body !== undefined && contentType) headers['content-type'] = contentType;
 
-        const response: Dispatcher.ResponseData = await agent.request({
+        const response: Dispatcher.ResponseData = await agent().request({
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method,
@@ -469,6 +535,7 @@ export function createFetcher(options: FetcherOptions): ClosableFetcher {
           },
           'fetched',
         );
+        events?.emit('fetch.done', { outcome: status >= 400 ? 'http_error' : 'ok' });
         return result;
       }
     } catch (error) {
@@ -484,6 +551,7 @@ export function createFetcher(options: FetcherOptions): ClosableFetcher {
         },
         'fetch failed',
       );
+      events?.emit('fetch.done', { outcome: failure.code });
       throw failure;
     } finally {
       deadline.clear();
@@ -492,7 +560,7 @@ export function createFetcher(options: FetcherOptions): ClosableFetcher {
 
   return Object.assign(fetcher, {
     async close() {
-      await agent.close();
+      await pool?.close();
     },
   });
 }

@@ -50,6 +50,10 @@ export type FetchErrorCode =
   | 'too_many_redirects'
   | 'timeout'
   | 'too_large'
+  /** An https URL whose host has no TLS at all: nothing on the https port, or it does not speak TLS. */
+  | 'no_tls'
+  /** An https URL whose certificate is wrong (expired, another name, untrusted): never worked around. */
+  | 'bad_certificate'
   | 'network';
 
 /** A fetch Latchkey refused or could not complete; `message` is safe to show to a person. */

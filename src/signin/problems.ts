@@ -69,3 +69,27 @@ export function stepFailed(
     status: 400,
   };
 }
+
+/**
+ * The site has no https at all (nothing on its https port, or it does not speak TLS): said plainly,
+ * with plain http left to the person's explicit choice (PROTOCOL §3), never taken automatically.
+ */
+export function noSecureConnection(host: string): string {
+  return (
+    `${host} doesn't answer over a secure connection (https). Check the address; if it is right ` +
+    'and your site has no https yet, you can try plain http below.'
+  );
+}
+
+/**
+ * The site's certificate is wrong. Plain http is not offered here: a broken certificate can also
+ * mean someone is intercepting the connection, and falling back would hand them the sign-in.
+ */
+export function badCertificate(host: string, reason: string): string {
+  return (
+    `${host} has a secure connection (https), but ${reason}. Latchkey does not sign in through a ` +
+    'broken certificate, and does not switch to plain http instead, because a bad certificate can also ' +
+    'mean someone is intercepting the connection. Fix the certificate (your host or certificate ' +
+    'provider can renew or correct it), then try again.'
+  );
+}

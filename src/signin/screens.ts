@@ -3,6 +3,7 @@
  * render it. Nothing here holds rules.
  */
 import type { Link } from '../net/links.js';
+import type { Transport } from './consent.js';
 import type { Session } from './session.js';
 import type { AttemptClient, Candidate, MethodView, Proof, StepPage } from './types.js';
 
@@ -43,6 +44,8 @@ export type Screen =
       continueStep?: string;
       problem?: string;
       value?: string;
+      /** The site has no https at all: its plain-http address, offered as an explicit choice. */
+      plainHttp?: string;
       /** This authorization request again (where "Sign out" returns to). */
       startAgain: string;
     }
@@ -66,6 +69,7 @@ export type Screen =
       proof: Proof;
       scope: string[];
       noPkce: boolean;
+      transport: { clientId: Transport; redirectUri: Transport };
     }
   | { kind: 'no-methods'; me: string; links: Link[]; notes: string[]; startAgain: string }
   | {

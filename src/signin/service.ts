@@ -9,12 +9,20 @@
  * Screens (screens.ts); the words of every problem are in problems.ts.
  */
 import type { Config } from '../config.js';
+import type { Events } from '../events.js';
 import { authorizationResponseUrl, checkAuthorizationRequest } from '../indieauth/authorization-request.js';
 import { type ClientInfo, type ClientInfoService, checkRedirectUri } from '../indieauth/client-info.js';
 import { isClientPermitted } from '../indieauth/client-policy.js';
 import { DiscoveryError, type SiteDiscovery } from '../indieauth/discovery.js';
-import { normaliseSignInInput, validateProfileUrl } from '../indieauth/urls.js';
+import {
+  internationalHost,
+  normaliseSignInInput,
+  plainHttpOf,
+  typedWithoutScheme,
+  validateProfileUrl,
+} from '../indieauth/urls.js';
 import type { Logger } from '../log.js';
+import { FetchError } from '../net/types.js';
 import { insertSigninLog } from '../store/account.js';
 import type { Store } from '../store/db.js';
 import {
@@ -28,11 +36,13 @@ import type { CodeService, Profile } from '../tokens/codes.js';
 import { randomId } from '../tokens/secrets.js';
 import { Attempts, parseJson } from './attempts.js';
 import { findCandidates } from './candidates.js';
-import { readConsent } from './consent.js';
+import { readConsent, transportOf } from './consent.js';
 import {
+  badCertificate,
   clientNotAllowed,
   consentTampered,
   developerProblem,
+  noSecureConnection,
   notOffered,
   STALE,
   stepFailed,
@@ -67,6 +77,24 @@ export interface SignInDeps {
   discover(me: string): Promise<SiteDiscovery>;
   /** Operator switch for clients without PKCE (SECURITY B6). */
   allowNoPkce: boolean;
+  events?: Events;
+}
+
+/**
+ * The identity this browser already proved for an address. A bare domain (`alice.example`, tried as
+ * https) also finds the same site proved over plain http: the person named no scheme, and without
+ * this a returning visitor would be sent to discover an https site that may not exist, ending on an
+ * error instead of "Continue as". Exact matches win.
+ */
+function knownIdentity<T extends { me: string }>(
+  identities: readonly T[],
+  me: string,
+  bare: boolean,
+): T | undefined {
+  const exact = identities.find((identity) => identity.me === me);
+  if (exact || !bare) return exact;
+  const http = plainHttpOf(me);
+  return http ? identities.find((identity) => identity.me === http) : undefined;
 }
 
 export class SignInService {
@@ -157,7 +185,9 @@ export class SignInService {
     // The client document and the person's site are fetched at the same time (DESIGN: sign-in
     // fetches run concurrently); the site is only used once the client checks pass.
     const identities = await listIdentities(this.deps.store.db, session.current.hash, this.deps.clock());
-    const known = request.me ? identities.find((identity) => identity.me === request.me) : undefined;
+    const known = request.me
+      ? knownIdentity(identities, request.me, typedWithoutScheme(query.get('me') ?? ''))
+      : undefined;
     const discovery =
       request.me && !(known && !request.forceLogin) ? this.discoverSafely(request.me) : undefined;
     const client = await this.checkClient(request.clientId, request.redirectUri);
@@ -191,6 +221,7 @@ export class SignInService {
     attempt: Attempt,
     problem?: string,
     value?: string,
+    plainHttp?: string,
   ): Promise<Screen> {
     const identities = await listIdentities(this.deps.store.db, session.current.hash, this.deps.clock());
     const views = identities.map((identity) => ({ me: identity.me, method: identity.method }));
@@ -203,6 +234,7 @@ export class SignInService {
       ...(views.length > 0 ? { continueStep: await this.attempts.issueStep(attempt, 'continue') } : {}),
       ...(problem ? { problem } : {}),
       ...(value ? { value } : {}),
+      ...(plainHttp ? { plainHttp } : {}),
     };
   }
 
@@ -238,7 +270,7 @@ export class SignInService {
     if (!limited.ok) return tooManySignIns(limited.retryAfterMinutes);
     if (!attempt.request.forceLogin) {
       const identities = await listIdentities(this.deps.store.db, session.current.hash, this.deps.clock());
-      const known = identities.find((identity) => identity.me === me.url);
+      const known = knownIdentity(identities, me.url, typedWithoutScheme(typed));
       if (known) return this.continueScreen(attempt, known.me, known.method);
     }
     return this.afterDiscovery(session, attempt, await this.discoverSafely(me.url));
@@ -261,6 +293,15 @@ export class SignInService {
     site: SiteDiscovery | DiscoveryError,
   ): Promise<Screen> {
     if (site instanceof DiscoveryError) {
+      // TLS trouble on the address itself (not a later redirect hop) gets its own words (PROTOCOL §3).
+      const tls = site.cause instanceof FetchError && site.cause.url === site.url ? site.cause : undefined;
+      const host = internationalHost(site.url)?.unicode ?? new URL(site.url).hostname;
+      if (tls?.code === 'no_tls') {
+        return this.signInForm(session, attempt, noSecureConnection(host), site.url, plainHttpOf(site.url));
+      }
+      if (tls?.code === 'bad_certificate') {
+        return this.signInForm(session, attempt, badCertificate(host, tls.message), site.url);
+      }
       const sentence = /[.!?]$/.test(site.message) ? site.message : `${site.message}.`;
       return this.signInForm(session, attempt, `${sentence} Check the address and try again.`, site.url);
     }
@@ -320,6 +361,7 @@ export class SignInService {
     if (!method) return STALE;
     if (!(await this.attempts.move(attempt, 'start', { method: method.id, method_state: null })))
       return STALE;
+    this.deps.events?.emit('signin.started', { method: method.id });
     const proving: Attempt = { ...attempt, state: 'proving', method: method.id, methodState: undefined };
     const outcome = await method.start(this.methodContext(method, proving, ''), candidate);
     return this.afterStep(session, proving, outcome);
@@ -379,6 +421,7 @@ export class SignInService {
           { event: 'signin.failed', method: attempt.method, me: attempt.me, reason: outcome.title },
           'sign-in step failed',
         );
+        this.deps.events?.emit('signin.failed', { method: attempt.method ?? 'unknown', reason: 'refused' });
         return stepFailed(outcome, this.startAgain(attempt));
       case 'proven':
         return this.proven(session, attempt, outcome.proof);
@@ -400,6 +443,7 @@ export class SignInService {
     const proof: Proof = { ...found, profile };
     if (!(await this.attempts.move(attempt, 'prove', { me: proof.me, proof: JSON.stringify(proof) })))
       return STALE;
+    this.deps.events?.emit('signin.finished', { method: attempt.method ?? proof.method });
     // PROTOCOL §9: the session id rotates at sign-in (no session fixation); the attempt follows it.
     await this.rotateSession(session);
     const at = clock();
@@ -474,6 +518,10 @@ export class SignInService {
       proof,
       scope: attempt.request.scope,
       noPkce: attempt.request.codeChallenge === null,
+      transport: {
+        clientId: transportOf(attempt.request.clientId),
+        redirectUri: transportOf(attempt.request.redirectUri),
+      },
     };
   }
 

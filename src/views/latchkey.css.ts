@@ -6,13 +6,22 @@ export const STYLESHEET = `
 html { font-size: 100%; }
 body { margin: 0; font: 1.05rem/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 header, main, footer { max-width: 42rem; margin: 0 auto; padding: 1rem 1.25rem; }
-header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: baseline; border-bottom: 1px solid color-mix(in srgb, var(--fg) 15%, transparent); }
-.brand { font-weight: 700; font-size: 1.25rem; text-decoration: none; color: var(--fg); }
+header { display: flex; flex-wrap: wrap; gap: .25rem 1rem; align-items: center; border-bottom: 1px solid color-mix(in srgb, var(--fg) 15%, transparent); }
+.brand { display: inline-flex; align-items: center; gap: .5rem; font-weight: 700; font-size: 1.25rem; text-decoration: none; color: var(--fg); }
+.logo { flex: none; width: 28px; height: 28px; }
+.logo-plate { fill: var(--accent); }
+.logo-key { stroke: var(--bg); }
+/* Pages with code examples (docs, setup): a wider column so the examples fit at desktop widths. */
+body.wide header, body.wide main, body.wide footer { max-width: 58rem; }
 .tagline { color: var(--muted); }
 h1 { font-size: 1.6rem; line-height: 1.25; }
 a { color: var(--accent); }
 a:focus-visible, button:focus-visible, input:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 pre { overflow-x: auto; padding: .75rem; background: color-mix(in srgb, var(--fg) 7%, transparent); border-radius: 6px; }
+/* Code examples wrap long lines (form bodies, URLs) instead of hiding them; they still scroll, and are focusable, if anything cannot wrap. */
+pre[tabindex] { white-space: pre-wrap; overflow-wrap: anywhere; font-size: .9rem; line-height: 1.45; }
+pre[tabindex] code { font-size: 1em; }
+pre:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .92em; overflow-wrap: anywhere; }
 .problem { color: var(--warn); font-weight: 600; }
 .skip { position: absolute; left: -999px; }
@@ -31,7 +40,7 @@ button { min-height: 44px; padding: .6rem 1.25rem; border: 2px solid var(--accen
 button:hover { background: color-mix(in srgb, var(--accent) 85%, var(--fg)); border-color: color-mix(in srgb, var(--accent) 85%, var(--fg)); }
 button.secondary { background: transparent; color: var(--accent); border-color: color-mix(in srgb, var(--accent) 55%, transparent); font-weight: 500; }
 button.secondary:hover { background: color-mix(in srgb, var(--accent) 10%, transparent); border-color: var(--accent); }
-button:focus-visible, textarea:focus-visible, input:focus-visible, summary:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+button:focus-visible, textarea:focus-visible, input:focus-visible, summary:focus-visible, pre:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
 .stack { display: flex; flex-direction: column; gap: .75rem; margin: 1.25rem 0; }
 .stack > p { margin: 0; }
 .stack > label { font-weight: 600; margin-bottom: -.4rem; }
@@ -54,6 +63,8 @@ button:focus-visible, textarea:focus-visible, input:focus-visible, summary:focus
 .client { display: flex; align-items: center; gap: .85rem; margin: 1rem 0 1.25rem; padding: .75rem 1rem; border: 1px solid color-mix(in srgb, var(--fg) 15%, transparent); border-radius: 10px; background: color-mix(in srgb, var(--fg) 4%, transparent); }
 .client img { flex: none; width: 48px; height: 48px; border-radius: 10px; object-fit: cover; }
 .client p { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+.client-text { display: flex; flex-direction: column; gap: .35rem; min-width: 0; }
+.client-address { font-size: .9rem; }
 main .problem { padding: .6rem .85rem; border-left: 4px solid var(--warn); border-radius: 0 6px 6px 0; background: color-mix(in srgb, var(--warn) 9%, transparent); font-weight: 500; }
 .facts { display: grid; grid-template-columns: 1fr; margin: 1.25rem 0; }
 .facts dt { margin-top: .6rem; color: var(--muted); font-size: .9rem; }

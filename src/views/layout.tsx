@@ -3,13 +3,16 @@
  * same-origin stylesheet; everything works without JavaScript and reads well on a phone.
  */
 import type { Child } from 'hono/jsx';
+import { FAVICON_PATH, Logo } from './logo.js';
 
 export interface LayoutProps {
   title: string;
+  /** Pages with code examples get a wider column, so the examples fit on a desktop screen unclipped. */
+  wide?: boolean;
   children?: Child;
 }
 
-export function Layout({ title, children }: LayoutProps) {
+export function Layout({ title, wide, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -18,13 +21,15 @@ export function Layout({ title, children }: LayoutProps) {
         <meta name="referrer" content="no-referrer" />
         <title>{`${title} — Latchkey`}</title>
         <link rel="stylesheet" href="/assets/latchkey.css" />
+        <link rel="icon" type="image/svg+xml" href={FAVICON_PATH} />
       </head>
-      <body>
+      <body class={wide ? 'wide' : undefined}>
         <a class="skip" href="#main">
           Skip to content
         </a>
         <header>
           <a href="/" class="brand">
+            <Logo />
             Latchkey
           </a>
           <span class="tagline">Sign in with your own website</span>

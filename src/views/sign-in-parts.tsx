@@ -7,25 +7,84 @@ import { displayUrl, internationalHost } from '../indieauth/urls.js';
 import type { ClientView } from '../signin/service.js';
 import { Layout } from './layout.js';
 
-export function ClientSummary({ client, verb }: { client: ClientView; verb: string }) {
-  const name = client.name ?? displayUrl(client.clientId);
+/** Longest client name shown; a longer one could push the host, which proves who it is, out of sight. */
+export const MAX_SHOWN_NAME = 60;
+
+/** The client_id's host as people read it (Unicode for an international name), with its port if any. */
+export function clientHost(clientId: string): string {
+  const url = new URL(clientId);
+  const host = internationalHost(clientId)?.unicode ?? url.hostname;
+  return url.port ? `${host}:${url.port}` : host;
+}
+
+/** The client's own name, bounded (SECURITY E7: remote text; JSX escapes it), or undefined. */
+export function shownClientName(client: ClientView): string | undefined {
+  if (!client.name) return undefined;
+  const letters = Array.from(client.name);
+  return letters.length <= MAX_SHOWN_NAME ? client.name : `${letters.slice(0, MAX_SHOWN_NAME - 1).join('')}…`;
+}
+
+/** What pages call the app: its name when the client_id document gives one, else its host. */
+export function clientLabel(client: ClientView): string {
+  return shownClientName(client) ?? clientHost(client.clientId);
+}
+
+/** A domain named in the client's display name that is not the client's own host (SECURITY E8). */
+export function lookalikeName(client: ClientView): string | undefined {
+  if (!client.name) return undefined;
+  const host = new URL(client.clientId).hostname.toLowerCase();
+  for (const match of client.name.toLowerCase().matchAll(/[a-z0-9-]+(?:\.[a-z0-9-]+)+/g)) {
+    const named = match[0];
+    if (named !== host && !host.endsWith(`.${named}`)) return named;
+  }
+  return undefined;
+}
+
+/**
+ * Who is asking: the app's name with its host always beside it, so a name alone cannot pass for
+ * another app (SECURITY E8), e.g. "Quill (quill.p3k.io) wants you to sign in". `before`/`after` make
+ * the sentence around the name; the full client_id follows unless the page lists it itself.
+ */
+export function ClientSummary({
+  client,
+  verb = '',
+  after,
+  address = true,
+}: {
+  client: ClientView;
+  verb?: string;
+  after?: string;
+  /** False where the page shows the full client_id elsewhere (the consent page's facts). */
+  address?: boolean;
+}) {
+  const name = shownClientName(client);
+  const host = clientHost(client.clientId);
+  const lookalike = lookalikeName(client);
   return (
     <section class="client" aria-label="The app">
       {client.logoUri?.startsWith('https:') ? (
         <img src={client.logoUri} alt="" width="48" height="48" />
       ) : null}
-      <p>
-        {verb} <strong>{name}</strong>
-        {client.name ? (
-          <>
-            <br />
-            <span class="muted">
-              at <code>{displayUrl(client.clientId)}</code>
-            </span>
-          </>
+      <div class="client-text">
+        <p>
+          {verb ? `${verb} ` : null}
+          <strong>{name ?? host}</strong>
+          {name ? <span class="muted"> ({host})</span> : null}
+          {after ? ` ${after}` : null}
+        </p>
+        {address ? (
+          <p class="muted client-address">
+            App address: <code>{displayUrl(client.clientId)}</code>
+          </p>
         ) : null}
-      </p>
-      <InternationalHostWarning url={client.clientId} />
+        <InternationalHostWarning url={client.clientId} />
+        {lookalike ? (
+          <p class="problem" role="alert">
+            The app calls itself "{name}", which names {lookalike}, but its address is{' '}
+            {new URL(client.clientId).hostname}. It may not be who it says it is.
+          </p>
+        ) : null}
+      </div>
     </section>
   );
 }
@@ -45,9 +104,9 @@ function InternationalHostWarning({ url }: { url: string }) {
   ) : null;
 }
 
-export function Problem({ text }: { text?: string | undefined }) {
+export function Problem({ text, id }: { text?: string | undefined; id?: string }) {
   return text ? (
-    <p class="problem" role="alert">
+    <p class="problem" role="alert" id={id}>
       {text}
     </p>
   ) : null;

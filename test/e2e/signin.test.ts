@@ -22,6 +22,7 @@ import {
   type Page as SitePage,
   startFixtureWeb,
 } from '../fixtures/sites.js';
+import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { createGpgKey, type GpgKey, gpgAvailable } from '../helpers/gpg.js';
 import { startTestServer } from '../helpers/server.js';
@@ -43,6 +44,17 @@ const OVERFLOWING = `[...document.querySelectorAll('body *')]
   .filter((el) => !el.closest('pre') && el.getBoundingClientRect().right > window.innerWidth + 0.5)
   .map((el) => el.tagName + (el.id ? '#' + el.id : '') + ' ' + (el.textContent || '').trim().slice(0, 40))`;
 const SIDEWAYS = 'document.documentElement.scrollWidth - window.innerWidth';
+/** Pages axe-core checks at every layout (phone, desktop, dark), not only as shown. */
+const MAIN_STATES = new Set([
+  'form',
+  'form-problem',
+  'email-send',
+  'email-code',
+  'pgp',
+  'chooser',
+  'continue',
+  'consent',
+]);
 /** Runs in the page (a real function, so Playwright passes the element in). */
 const isFocused = (element: unknown): boolean =>
   element === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement;
@@ -162,7 +174,7 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
   // helpers
 
   const freshPage = async (): Promise<Page> => {
-    const context = await browser.newContext({
+    const context = await axeContext(browser, {
       javaScriptEnabled: false,
       viewport: { width: 390, height: 844 },
     });
@@ -225,6 +237,8 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
     expect(await page.evaluate<string[]>(OVERFLOWING)).toEqual([]);
     expect(await page.evaluate<number>(SIDEWAYS)).toBeLessThanOrEqual(0);
     expect(await tabReaches(page, expected.main)).toBe(true);
+    // axe-core, 0 violations; the main steps also at desktop width and in the dark scheme.
+    await expectNoAxeViolations(page, name, MAIN_STATES.has(name) ? { layouts: EVERY_LAYOUT } : {});
   };
 
   const button = (page: Page, name: string | RegExp) => page.getByRole('button', { name, exact: true });
@@ -473,7 +487,10 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
     let context: BrowserContext;
 
     beforeAll(async () => {
-      context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+      context = await axeContext(browser, {
+        javaScriptEnabled: false,
+        viewport: { width: 390, height: 844 },
+      });
       context.setDefaultTimeout(10_000);
       page = await context.newPage();
     });
@@ -533,12 +550,15 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
 
     it('the sign-in form lists the identity this browser proved', async () => {
       const form = await navigation(page, () => page.goto(authorizeUrl()));
+      // The main action for a returning visitor is "Continue as …"; another site is the secondary one.
       await latchkeyPage(page, 'form-signed-in', {
         h1: 'Sign in with your website',
-        main: button(page, 'Sign in'),
+        main: button(page, 'Continue as http://alice.test/'),
         response: form,
       });
       expect(await page.getByLabel('Or type another web address').count()).toBe(1);
+      expect(await button(page, 'Sign in with a different site').getAttribute('class')).toBe('secondary');
+      expect(await page.locator('main .problem').count()).toBe(0);
       await click(page, button(page, 'Continue as http://alice.test/'));
       await shot(page, 'form-continue-callback');
       const params = landed(page, REDIRECT);
@@ -629,7 +649,8 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
     });
     expect(await page.getByLabel('Your web address').count()).toBe(1);
 
-    // A bare domain becomes https://bob.test/, which the (http-only) fixture cannot serve.
+    // A bare domain becomes https://bob.test/, which the (http-only) fixture cannot serve: it speaks
+    // no TLS, so the page says so in plain words and offers http (trust.test.ts takes that button).
     await page.fill('#me', 'bob.test');
     const unreachable = await click(page, button(page, 'Sign in'));
     await latchkeyPage(page, 'form-problem', {
@@ -638,7 +659,10 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
       status: 400,
       response: unreachable,
     });
-    expect(await page.getByRole('alert').textContent()).toContain('https://bob.test/');
+    expect(await page.getByRole('alert').textContent()).toContain(
+      "bob.test doesn't answer over a secure connection (https).",
+    );
+    expect(await button(page, 'Try http://bob.test/ instead').count()).toBe(1);
     expect(await page.inputValue('#me')).toBe('https://bob.test/');
 
     await page.fill('#me', 'http://bob.test/');
@@ -664,11 +688,12 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
   it('the problem shown for an unreachable site reads as whole sentences', async () => {
     const page = await freshPage();
     await navigation(page, () => page.goto(authorizeUrl()));
-    await page.fill('#me', 'bob.test');
+    // No fixture answers for nowhere.test, and the .test name does not resolve.
+    await page.fill('#me', 'nowhere.test');
     await click(page, button(page, 'Sign in'));
     await shot(page, 'unreachable-site');
     const problem = (await page.getByRole('alert').textContent()) ?? '';
-    expect(problem).toContain('Could not fetch https://bob.test/');
+    expect(problem).toContain('Could not fetch https://nowhere.test/');
     expect(problem).not.toMatch(/[a-z] Check the address/);
   });
 

@@ -113,14 +113,20 @@ describe.each(storeTargets.slice(0, 1))('sign-in flow ($name)', (target) => {
     expect(chosen.text).toContain('Latchkey will email a one-time code');
   });
 
-  it('shows the sign-in form without me; a bare domain becomes https://…/', async () => {
+  it('shows the sign-in form without me; a bare domain tries https://…/, and http only when chosen', async () => {
     const page = await walker.get(authorizeUrl());
     expect(page.status).toBe(200);
     expect(page.body).toContain('<label for="me">');
     const bare = await walker.post('/signin/site', { step: page.step('/signin/site'), me: 'bob.test' });
-    // The fixture speaks only http, so the https:// form of the bare domain cannot be fetched.
+    // The fixture speaks only http: the TLS handshake to https://bob.test/ gets a plain-HTTP answer.
     expect(bare.status).toBe(400);
-    expect(bare.text).toContain('Could not fetch https://bob.test/');
+    expect(bare.text).toContain("bob.test doesn't answer over a secure connection (https).");
+    expect(bare.text).not.toContain('TLS handshake');
+    // The http address is offered as a button (a form carrying it), never fetched on its own.
+    expect(bare.body).toMatch(
+      /<form method="post" action="\/signin\/site"[^>]*>\s*<input type="hidden" name="step" value="[^"]+"\/?>\s*<input type="hidden" name="me" value="http:\/\/bob\.test\/"/,
+    );
+    expect(bare.text).toContain('Try http://bob.test/ instead');
     const next = await walker.post('/signin/site', {
       step: bare.step('/signin/site'),
       me: 'http://bob.test/',

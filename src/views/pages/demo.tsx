@@ -31,10 +31,12 @@ export function DemoCodePage({ code, issuer, callback }: { code: string; issuer:
   -d redirect_uri=${callback} \\
   -d code_verifier=${DEMO_CODE_VERIFIER}`;
   return (
-    <Layout title="Your code">
+    <Layout title="Your code" wide>
       <h1>Here is your code</h1>
       <p>You came back from the example form in the docs. Redeem the code within a minute:</p>
-      <pre>
+      {/* Focusable: the command is wider than a phone and scrolls (axe scrollable-region-focusable). */}
+      {/* biome-ignore lint/a11y/useSemanticElements: the scrolling <pre> itself is the named region */}
+      <pre tabindex={0} role="region" aria-label="Command to redeem the code">
         <code>{curl}</code>
       </pre>
       <p>The answer is your web address as JSON. The code works once.</p>

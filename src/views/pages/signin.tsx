@@ -5,36 +5,32 @@
  * logos are shown, and every form works without JavaScript.
  */
 import { raw } from 'hono/html';
-import { displayUrl, internationalHost } from '../../indieauth/urls.js';
+import { displayUrl, internationalHost, isLoopbackHost } from '../../indieauth/urls.js';
 import type { Link } from '../../net/links.js';
+import type { Transport } from '../../signin/consent.js';
 import type { ChooserOption } from '../../signin/screens.js';
 import type { ClientView, IdentityView } from '../../signin/service.js';
 import type { MethodView, Proof, StepPage } from '../../signin/types.js';
 import { Layout } from '../layout.js';
-import { ClientSummary, Problem, Step } from '../sign-in-parts.js';
-
-/** A domain named in the client's display name that is not the client's own host (SECURITY E8). */
-export function lookalikeName(client: ClientView): string | undefined {
-  if (!client.name) return undefined;
-  const host = new URL(client.clientId).hostname.toLowerCase();
-  for (const match of client.name.toLowerCase().matchAll(/[a-z0-9-]+(?:\.[a-z0-9-]+)+/g)) {
-    const named = match[0];
-    if (named !== host && !host.endsWith(`.${named}`)) return named;
-  }
-  return undefined;
-}
+import { ClientSummary, clientLabel, Problem, Step } from '../sign-in-parts.js';
 
 function SiteForm({
   step,
   value,
   label,
   secondary,
+  problemId,
 }: {
   step: string;
   value?: string | undefined;
   label: string;
-  /** Shown under another main action ("Continue as …"): the button steps back visually. */
+  /**
+   * Shown under another main action ("Continue as …"): the button steps back visually and says
+   * what it does instead, so the page has one clear primary action.
+   */
   secondary?: boolean;
+  /** The problem above the form that is about what was typed here. */
+  problemId?: string | undefined;
 }) {
   return (
     <form method="post" action="/signin/site" class="stack">
@@ -50,10 +46,12 @@ function SiteForm({
         spellcheck={false}
         placeholder="alice.example"
         value={value ?? ''}
+        aria-describedby={problemId}
+        aria-invalid={problemId ? 'true' : undefined}
         required
       />
       <button type="submit" class={secondary ? 'secondary' : undefined}>
-        Sign in
+        {secondary ? 'Sign in with a different site' : 'Sign in'}
       </button>
     </form>
   );
@@ -66,28 +64,36 @@ export function SignInFormPage(props: {
   continueStep?: string | undefined;
   problem?: string | undefined;
   value?: string | undefined;
+  /** The plain-http address to offer when the typed site has no https at all (an explicit choice). */
+  plainHttp?: string | undefined;
   startAgain: string;
 }) {
+  const returning = props.identities.length > 0 && props.continueStep !== undefined;
   return (
     <Layout title="Sign in">
       <h1>Sign in with your website</h1>
-      <ClientSummary client={props.client} verb="You are signing in to" />
-      <Problem text={props.problem} />
-      {props.identities.length > 0 && props.continueStep ? (
+      <ClientSummary client={props.client} after="wants you to sign in with your website." />
+      {returning ? (
         <form method="post" action="/signin/continue" class="stack">
-          <Step token={props.continueStep} />
+          <Step token={props.continueStep ?? ''} />
           <p>This browser is signed in as:</p>
-          {props.identities.map((identity) => (
-            <button type="submit" name="me" value={identity.me} class="secondary">
+          {/* One clear primary action: the most recent identity; any others step back. */}
+          {props.identities.map((identity, index) => (
+            <button type="submit" name="me" value={identity.me} class={index === 0 ? undefined : 'secondary'}>
               Continue as {displayUrl(identity.me)}
             </button>
           ))}
         </form>
       ) : null}
+      {returning ? <h2>Not you?</h2> : null}
+      <Problem text={props.problem} id="site-problem" />
+      {props.plainHttp ? <PlainHttpOffer step={props.step} url={props.plainHttp} /> : null}
       <SiteForm
         step={props.step}
         value={props.value}
-        label={props.identities.length > 0 ? 'Or type another web address' : 'Your web address'}
+        label={returning ? 'Or type another web address' : 'Your web address'}
+        secondary={returning}
+        problemId={props.problem ? 'site-problem' : undefined}
       />
       <p class="muted">
         Latchkey reads your site to find how you can prove it is yours. <a href="/setup">Set up your site</a>
@@ -104,6 +110,27 @@ export function SignInFormPage(props: {
   );
 }
 
+/**
+ * The way on when a site has no https at all (PROTOCOL §3): the person chooses plain http with a
+ * button, knowing what it means; Latchkey never falls back on its own.
+ */
+function PlainHttpOffer({ step, url }: { step: string; url: string }) {
+  return (
+    <form method="post" action="/signin/site" class="stack">
+      <Step token={step} />
+      <input type="hidden" name="me" value={url} />
+      <p>
+        If the address is right and your site only works over plain http, Latchkey can read it that way. Your
+        site is then signed in as <code>{displayUrl(url)}</code>, and others on the network between Latchkey
+        and your site could see or change what it sends.
+      </p>
+      <button type="submit" class="secondary">
+        Try {displayUrl(url)} instead
+      </button>
+    </form>
+  );
+}
+
 export function ContinuePage(props: {
   step: string;
   otherStep: string;
@@ -114,7 +141,7 @@ export function ContinuePage(props: {
   return (
     <Layout title={`Continue as ${displayUrl(props.me)}`}>
       <h1>Continue as {displayUrl(props.me)}?</h1>
-      <ClientSummary client={props.client} verb="You are signing in to" />
+      <ClientSummary client={props.client} after="wants you to sign in with your website." />
       <p>
         This browser already proved <strong>{displayUrl(props.me)}</strong> with {props.methodName}.
       </p>
@@ -125,7 +152,7 @@ export function ContinuePage(props: {
         </button>
       </form>
       <h2>Not you?</h2>
-      <SiteForm step={props.otherStep} label="Sign in with another web address" secondary />
+      <SiteForm step={props.otherStep} label="Or type another web address" secondary />
     </Layout>
   );
 }
@@ -220,6 +247,12 @@ export function NoMethodsPage(props: { me: string; links: Link[]; notes: string[
   );
 }
 
+/** The loopback host the app is on, as written in its address (localhost, 127.0.0.1, [::1]). */
+function loopbackHost(client: ClientView): string {
+  const app = new URL(client.clientId);
+  return isLoopbackHost(app.hostname) ? app.hostname : new URL(client.redirectUri).hostname;
+}
+
 export function ConsentPage(props: {
   step: string;
   client: ClientView;
@@ -228,16 +261,18 @@ export function ConsentPage(props: {
   methodName: string;
   scope: string[];
   noPkce: boolean;
+  /** How the client_id and redirect_uri are reached (consent.ts decides). */
+  transport: { clientId: Transport; redirectUri: Transport };
   describe: (scope: string) => string;
   /** The account page (PROTOCOL §13), where this access can be revoked later. */
   accountUrl?: string;
 }) {
   const { client } = props;
-  const lookalike = lookalikeName(client);
+  const { clientId: appTransport, redirectUri: backTransport } = props.transport;
   return (
     <Layout title="Allow access?">
-      <h1>Allow {client.name ?? displayUrl(client.clientId)} to act for you?</h1>
-      <ClientSummary client={client} verb="An app wants access to your site:" />
+      <h1>Allow {clientLabel(client)} to act for you?</h1>
+      <ClientSummary client={client} verb="An app wants access to your site:" address={false} />
       <dl class="facts">
         <dt>App address (client_id)</dt>
         <dd>
@@ -251,26 +286,37 @@ export function ConsentPage(props: {
             </>
           ) : null}
         </dd>
-        {client.redirectHostDiffers ? (
-          <>
-            <dt>Sends you back to</dt>
-            <dd>
-              <code>{client.redirectUri}</code>
-              <p class="problem">
-                This address is on a different host from the app's own address. Make sure you trust it.
-              </p>
-            </dd>
-          </>
-        ) : null}
+        <dt>Sends you back to (redirect_uri)</dt>
+        <dd>
+          <code>{client.redirectUri}</code>
+          {client.redirectHostDiffers ? (
+            <p class="problem">
+              This address is on a different host from the app's own address. Make sure you trust it.
+            </p>
+          ) : null}
+        </dd>
         <dt>Signed in as</dt>
         <dd>
           <strong>{displayUrl(props.me)}</strong> <span class="muted">({props.methodName})</span>
         </dd>
       </dl>
-      {lookalike ? (
+      {appTransport === 'http' || backTransport === 'http' ? (
         <p class="problem" role="alert">
-          The app calls itself "{client.name}", which names {lookalike}, but its address is{' '}
-          {new URL(client.clientId).hostname}. It may not be who it says it is.
+          This app does not use a secure connection:{' '}
+          {appTransport === 'http' && backTransport === 'http'
+            ? 'its address and the address you are sent back to start'
+            : appTransport === 'http'
+              ? 'its address starts'
+              : 'the address you are sent back to starts'}{' '}
+          with plain <code>http:</code>. Others on the network could see what passes between you and the app,
+          including the code that lets it act for you, or change it. Allow it only if you trust the app and
+          the network you are on.
+        </p>
+      ) : appTransport === 'loopback' || backTransport === 'loopback' ? (
+        <p class="notice">
+          This app runs on this computer (its address is on <code>{loopbackHost(client)}</code>): a desktop
+          app, or one its developer is trying out. Its plain <code>http:</code> address does not leave this
+          machine.
         </p>
       ) : null}
       {props.noPkce ? (
