@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
+import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
@@ -83,14 +84,16 @@ describe.skipIf(!browserAvailable)('the account page in Chromium', () => {
     ]);
     const journalToken = await seedGrant('https://journal.example/app/', 'Journal', ['create']);
     const issuer = server.services.config.publicUrl;
-    context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
+    context = await axeContext(browser, { javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
     context.setDefaultTimeout(10_000);
     const page = await context.newPage();
 
     await page.goto(`${issuer}account?me=${encodeURIComponent(BOB)}`);
+    await expectNoAxeViolations(page, 'account sign-in: email send');
     await page.getByRole('button', { name: 'Send me a code', exact: true }).click();
     await page.waitForURL(/signin/);
     const code = smtp.codeIn(await smtp.nextMessage('bob@bob.test'));
+    await expectNoAxeViolations(page, 'account sign-in: enter the code');
     await page.fill('#code', code);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${issuer}account`);
@@ -105,6 +108,7 @@ describe.skipIf(!browserAvailable)('the account page in Chromium', () => {
     expect(main).toContain('https://journal.example/app/');
     expect(main).toContain('links to mailto:bob@bob.test');
     await page.screenshot({ path: screenshotPath('account'), fullPage: true });
+    await expectNoAxeViolations(page, 'account with grants', { layouts: EVERY_LAYOUT });
 
     // Keyboard only: Tab to "Revoke" for Pocket Notes, press Enter.
     const revoke = page.getByRole('button', { name: 'Revoke Pocket Notes’s access', exact: true });
@@ -114,6 +118,7 @@ describe.skipIf(!browserAvailable)('the account page in Chromium', () => {
     expect(await page.getByRole('status').textContent()).toContain('that app’s access is revoked');
     expect(await page.locator('main').textContent()).not.toContain('Revoke Pocket Notes');
     await page.screenshot({ path: screenshotPath('account-revoked'), fullPage: true });
+    await expectNoAxeViolations(page, 'account after a revoke');
 
     expect(await server.services.tokens.verify(notesToken)).toBeUndefined();
     expect(await server.services.tokens.verify(journalToken)).toBeDefined();

@@ -6,6 +6,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
+import { axeContext, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { freePort, startTestServer } from '../helpers/server.js';
 
@@ -79,7 +80,7 @@ describe('first run: pages reached on another host name', () => {
     });
 
     it('first run: the demo button works when the home page is opened at 127.0.0.1', async () => {
-      const context = await browser.newContext({ javaScriptEnabled: false });
+      const context = await axeContext(browser, { javaScriptEnabled: false });
       const page = await context.newPage();
       await page.goto(at('/'));
       expect(new URL(page.url()).host).toBe(`localhost:${port}`);
@@ -92,6 +93,7 @@ describe('first run: pages reached on another host name', () => {
       expect(url.host).toBe(`localhost:${port}`);
       expect(url.searchParams.get('client_id')).toBe(`http://localhost:${port}/`);
       await page.screenshot({ path: screenshotPath('first-run-demo-from-127'), fullPage: true });
+      await expectNoAxeViolations(page, 'demo sign-in form (unreachable alice.example)');
       await context.close();
     }, 60_000);
   });

@@ -5,6 +5,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
+import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -25,7 +26,7 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
   });
 
   const open = async (path: string, viewport = { width: 390, height: 844 }) => {
-    const context = await browser.newContext({ javaScriptEnabled: false, viewport });
+    const context = await axeContext(browser, { javaScriptEnabled: false, viewport });
     const page = await context.newPage();
     const response = await page.goto(new URL(path, server.url).href);
     return { page, response, context };
@@ -49,6 +50,7 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
     const left = await page.evaluate<string>("getComputedStyle(document.querySelector('.skip')).left");
     expect(left).toBe('-999px');
     await page.screenshot({ path: screenshotPath('home-phone'), fullPage: true });
+    await expectNoAxeViolations(page, 'home', { layouts: EVERY_LAYOUT });
     await context.close();
   });
 
@@ -75,6 +77,7 @@ describe.skipIf(!browserAvailable)('pages in Chromium', () => {
     expect(await page.locator('h1').textContent()).toBe('Page not found');
     expect(await page.locator('main').textContent()).toContain('There is no page at /no-such-page.');
     await page.screenshot({ path: screenshotPath('not-found'), fullPage: true });
+    await expectNoAxeViolations(page, '404 page', { layouts: EVERY_LAYOUT });
     await context.close();
   });
 });

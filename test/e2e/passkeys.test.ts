@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
+import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { freePort, startTestServer } from '../helpers/server.js';
 import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
@@ -45,7 +46,7 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
 
   it('email proof → add a passkey → sign out → sign in to an app with it, consent, token → remove it', async () => {
     // A phone's width: every page of the walk must fit it (the add-a-passkey page included).
-    context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    context = await axeContext(browser, { viewport: { width: 390, height: 844 } });
     context.setDefaultTimeout(15_000);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
@@ -67,6 +68,7 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${issuer}account`);
 
+    await expectNoAxeViolations(page, 'account, no passkey yet');
     await page.getByRole('link', { name: 'Add a passkey' }).click();
     await page.waitForURL(/passkeys\/new/);
     expect(await page.locator('h1').count()).toBe(1);
@@ -77,16 +79,19 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
       ),
     ).toBe(0);
     await page.screenshot({ path: screenshotPath('passkey-add'), fullPage: true });
+    await expectNoAxeViolations(page, 'add a passkey', { layouts: EVERY_LAYOUT });
     await page.fill('#passkey-name', 'Test laptop');
     await page.getByRole('button', { name: 'Create the passkey' }).click();
     await page.waitForURL(/done=passkey-added/);
     expect(await page.locator('main').textContent()).toContain('Test laptop');
+    await expectNoAxeViolations(page, 'account with a passkey', { layouts: EVERY_LAYOUT });
     const [stored] = await server.services.passkeys.list(BOB);
     expect(stored?.registeredVia).toEqual({ method: 'email', link: 'mailto:bob@bob.test' });
 
     // Sign out of the account page and of every browser identity: the next sign-in has to prove again.
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await page.waitForURL(/signout-everywhere/);
+    await expectNoAxeViolations(page, 'signed out everywhere');
 
     const authorize = new URL('authorize', issuer);
     for (const [k, v] of Object.entries({
@@ -101,7 +106,7 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
     }))
       authorize.searchParams.set(k, v);
     // Without JavaScript, on a phone: the passkey step says so plainly and offers another way.
-    const plain = await browser.newContext({
+    const plain = await axeContext(browser, {
       javaScriptEnabled: false,
       viewport: { width: 390, height: 844 },
     });
@@ -121,6 +126,7 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
       );
       expect(overflow).toBe(0);
       await phone.screenshot({ path: screenshotPath('passkey-signin-no-js'), fullPage: true });
+      await expectNoAxeViolations(phone, 'passkey sign-in without JavaScript');
     } finally {
       await plain.close();
     }
@@ -129,12 +135,16 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
     // The chooser offers the passkey first.
     const first = page.locator('main form button, main button').first();
     expect(await first.textContent()).toContain('passkey');
+    await expectNoAxeViolations(page, 'chooser, passkey first');
     await first.click();
     // The passkey button is reachable from the keyboard.
     const use = page.getByRole('button', { name: 'Use my passkey' });
     await use.focus();
     await page.screenshot({ path: screenshotPath('passkey-signin'), fullPage: true });
+    await expectNoAxeViolations(page, 'passkey sign-in', { layouts: EVERY_LAYOUT });
     await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Allow' }).waitFor();
+    await expectNoAxeViolations(page, 'consent after a passkey');
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.waitForURL(/app\.test\/callback/);
     const code = new URL(page.url()).searchParams.get('code') ?? '';
@@ -162,8 +172,11 @@ describe.skipIf(!browserAvailable)('passkeys in Chromium', () => {
     await page.getByRole('button', { name: 'Use my passkey' }).click();
     await page.waitForURL(`${issuer}account`);
     expect(await page.locator('main').textContent()).toContain('You signed in with a passkey');
+    await expectNoAxeViolations(page, 'account, signed in with a passkey');
     await page.getByRole('button', { name: 'Remove the passkey Test laptop' }).click();
     await page.waitForURL(/done=passkey-removed/);
     expect(await server.services.passkeys.list(BOB)).toEqual([]);
-  });
+    await expectNoAxeViolations(page, 'account after removing the passkey');
+    // A long walk with ten axe-core checks: a slow, loaded machine must not fail it.
+  }, 60_000);
 });

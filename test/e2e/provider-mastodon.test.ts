@@ -25,6 +25,7 @@ import {
   startMastodon,
 } from '../fixtures/providers/mastodon.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
+import { axeContext, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -103,7 +104,7 @@ ${Object.entries(hidden)
   });
 
   const freshPage = async (): Promise<Page> => {
-    const context = await browser.newContext({
+    const context = await axeContext(browser, {
       javaScriptEnabled: false,
       viewport: { width: 390, height: 844 },
     });
@@ -145,6 +146,7 @@ ${Object.entries(hidden)
     const chooser = await startAtApp(page, 'http://alice.test/');
     expect(chooser.status()).toBe(200);
     await shot(page, 'chooser');
+    await expectNoAxeViolations(page, 'mastodon chooser');
     expect(await page.locator('h1').count()).toBe(1);
     expect(await page.locator('script').count()).toBe(0);
     const options = page.locator('button[name=candidate]');
@@ -192,6 +194,7 @@ ${Object.entries(hidden)
     const response = await startAtApp(page, 'http://bob.test/');
     expect(response.status()).toBe(400);
     await shot(page, 'no-back-link');
+    await expectNoAxeViolations(page, 'mastodon no back-link');
     expect(new URL(page.url()).origin).toBe(new URL(issuer).origin);
     expect(await page.locator('h1').textContent()).toBe('Mastodon did not sign you in');
     const text = (await page.locator('main').textContent()) ?? '';

@@ -22,6 +22,7 @@ import { type ForgejoStandIn, startForgejo } from '../fixtures/providers/forgejo
 import { type GitHubStandIn, startGitHub } from '../fixtures/providers/github.js';
 import { type GitLabStandIn, startGitLab } from '../fixtures/providers/gitlab.js';
 import { type FixtureWeb, homepage, type Page as SitePage, startFixtureWeb } from '../fixtures/sites.js';
+import { axeContext, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -124,7 +125,7 @@ describe.skipIf(!browserAvailable)('signing in with GitHub, GitLab and Forgejo i
   });
 
   const freshPage = async (): Promise<Page> => {
-    const context = await browser.newContext({
+    const context = await axeContext(browser, {
       javaScriptEnabled: false,
       viewport: { width: 390, height: 844 },
     });
@@ -165,6 +166,7 @@ describe.skipIf(!browserAvailable)('signing in with GitHub, GitLab and Forgejo i
     expect(await page.locator('h1').count()).toBe(1);
     expect((await page.locator('h1').textContent())?.trim()).toBe(h1);
     expect(await page.locator('script').count()).toBe(0);
+    await expectNoAxeViolations(page, name);
   };
 
   const redeem = async (code: string, clientId: string, redirectUri: string) => {

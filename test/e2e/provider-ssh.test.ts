@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
+import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
 import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 import { type SshKey, type SshKeys, sshKeygenAvailable, sshKeys } from '../helpers/ssh.js';
@@ -101,7 +102,7 @@ describe.skipIf(!browserAvailable || !sshKeygenAvailable)('signing in with an SS
   });
 
   const freshPage = async (): Promise<Page> => {
-    const context = await browser.newContext({
+    const context = await axeContext(browser, {
       javaScriptEnabled: false,
       viewport: { width: 390, height: 844 },
     });
@@ -156,6 +157,7 @@ describe.skipIf(!browserAvailable || !sshKeygenAvailable)('signing in with an SS
     expect(await page.evaluate<number>(SIDEWAYS)).toBeLessThanOrEqual(0);
     expect(await page.getByLabel('SSH signature').count()).toBe(1);
     expect(await tabReaches(page, 'button[type=submit]')).toBe(true);
+    await expectNoAxeViolations(page, 'ssh challenge', { layouts: EVERY_LAYOUT });
 
     const main = (await page.locator('main').textContent()) ?? '';
     expect(main).toContain('http://alice.test/keys/authorized_keys');
@@ -218,6 +220,7 @@ describe.skipIf(!browserAvailable || !sshKeygenAvailable)('signing in with an SS
     );
     expect(refused.status()).toBe(400);
     await page.screenshot({ path: screenshotPath('ssh-refused'), fullPage: true });
+    await expectNoAxeViolations(page, 'ssh wrong signature');
     expect(await page.getByRole('alert').textContent()).toContain(`sign with -n ${new URL(issuer).host}`);
     expect(await page.evaluate<string[]>(OVERFLOWING)).toEqual([]);
     expect(await page.evaluate<number>(SIDEWAYS)).toBeLessThanOrEqual(0);
