@@ -364,6 +364,37 @@ async function clientsList(cli: Cli): Promise<void> {
   });
 }
 
+/**
+ * `backup PATH` (PROTOCOL §14): SQLite is copied online (safe while the server runs); for PostgreSQL
+ * the `pg_dump` command is printed, not run. Neither opens the services, so the database is never
+ * migrated or created by a backup (store/backup.ts).
+ */
+async function backup(cli: Cli, path: string, options: { force?: boolean }): Promise<void> {
+  const where = locateDatabase(cli.config().databaseUrl);
+  const { backupSqlite, pgDumpCommands } = await import('./store/backup.js');
+  if (where.dialect === 'postgres') {
+    const advice = pgDumpCommands(cli.config().databaseUrl, path);
+    cli.out(`Database: ${where.label}`);
+    cli.out('Latchkey does not dump PostgreSQL itself. Back it up with (safe while the servers run):\n');
+    cli.out(`  ${advice.dump}\n`);
+    cli.out(
+      advice.hadPassword
+        ? 'The password is left out of the URL: set PGPASSWORD to the one in DATABASE_URL (or use ~/.pgpass).'
+        : 'Use the same credentials the server uses (PGPASSWORD or ~/.pgpass when a password is needed).',
+    );
+    cli.out(`Restore into an empty database (stop the servers first) with:\n\n  ${advice.restore}`);
+    return;
+  }
+  if (!where.file) throw new Error('An in-memory database cannot be backed up.');
+  if (!existsSync(where.file))
+    throw new Error(`No database at ${where.file} (DATABASE_URL=${cli.config().databaseUrl}).`);
+  cli.out(`Database: ${where.label}`);
+  const copy = await backupSqlite(where.file, path, options);
+  cli.out(
+    `Backed up to ${copy.file} (${copy.bytes} bytes, ${copy.migrations} migrations, latest ${copy.latest ?? '-'}).`,
+  );
+}
+
 async function doctor(cli: Cli, url: string): Promise<void> {
   await cli.withServices('read', async (s) => {
     const report = await discoverSite(normaliseSignInInput(url), s.fetcher);
@@ -593,6 +624,11 @@ export function buildProgram(cli: Cli = new Cli()): Command {
     .description('list allowed and denied clients')
     .action(() => clientsList(cli));
 
+  program
+    .command('backup <path>')
+    .description('copy the SQLite database while it runs; for PostgreSQL, print the pg_dump command')
+    .option('--force', 'replace PATH if it exists')
+    .action((path: string, options: { force?: boolean }) => backup(cli, path, options));
   program
     .command('doctor <url>')
     .description('discover a site the way sign-in does: what it would offer, and why')
