@@ -1,0 +1,134 @@
+/**
+ * The shipped server as an operator runs it: `node bin/latchkey serve` from the esbuild bundle
+ * (`npm run build`), on a SQLite file. Used by bench/run.ts for the token tables, cold start and
+ * memory, so those figures are the production artifact's, not a dev loader's.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { testConfig } from '../src/config.js';
+import { silentLogger } from '../src/log.js';
+import { createServices } from '../src/services.js';
+import { freePort } from './signin.js';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** Builds dist/ once, so the figures are never those of a stale bundle. */
+export function build(): void {
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+export function freshDatabase(): string {
+  return join(mkdtempSync(join(tmpdir(), 'latchkey-bench-')), 'latchkey.db');
+}
+
+/** Seeds `count` tokens (one grant each) and a resource server; returns 256 tokens and its secret. */
+export async function seed(file: string, count: number): Promise<{ tokens: string[]; secret: string }> {
+  const services = await createServices(testConfig({ databaseUrl: `sqlite:${file}` }), {
+    logger: silentLogger(),
+  });
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i += 1000) {
+    await services.store.write(async (tx) => {
+      for (let j = i; j < Math.min(i + 1000, count); j++) {
+        const issued = await services.tokens.issueForNewGrant(tx, {
+          me: `https://user${j}.example/`,
+          clientId: 'https://app.example/',
+          scope: 'create update',
+          source: 'code',
+          authorizationEndpoint: null,
+        });
+        if (tokens.length < 256) tokens.push(issued.accessToken);
+      }
+    });
+  }
+  const { secret } = await services.resourceServers.create('bench');
+  await services.close();
+  return { tokens, secret };
+}
+
+export interface Built {
+  url: string;
+  child: ChildProcess;
+  /** From spawn to the first `/health` that answers 200. */
+  startMs: number;
+  /** Resident memory now, MB (VmRSS). */
+  rss(): number;
+  /** The most resident memory so far, MB (VmHWM). */
+  peakRss(): number;
+  stop(): Promise<void>;
+}
+
+function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1] ?? Number.NaN);
+  return kb / 1024;
+}
+
+/** Starts the built server on `file` and waits for a healthy `/health`. */
+export async function startBuilt(file: string): Promise<Built> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'latchkey'), 'serve'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      DATABASE_URL: `sqlite:${file}`,
+      LATCHKEY_URL: `${url}/`,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`bin/latchkey serve exited with ${code}`))),
+  );
+  const healthy = (async () => {
+    for (;;) {
+      try {
+        const response = await fetch(`${url}/health`);
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  })();
+  await Promise.race([healthy, exited]);
+  const startMs = performance.now() - started;
+  const pid = child.pid ?? 0;
+  return {
+    url,
+    child,
+    startMs,
+    rss: () => status(pid, 'VmRSS'),
+    peakRss: () => status(pid, 'VmHWM'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Cold start: spawn to healthy `/health`, each on a new database (created and migrated), median of `runs`. */
+export async function coldStart(runs = 5): Promise<{ median: number; all: number[]; idleRss: number }> {
+  const all: number[] = [];
+  let idleRss = 0;
+  for (let i = 0; i < runs; i++) {
+    const server = await startBuilt(freshDatabase());
+    all.push(server.startMs);
+    // Idle: a second after start, when the first purge and start-up garbage have settled.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    idleRss = Math.max(idleRss, server.rss());
+    await server.stop();
+  }
+  const sorted = [...all].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(runs / 2)] ?? Number.NaN, all, idleRss };
+}
