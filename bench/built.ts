@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { testConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { createServices } from '../src/services.js';
+import { issueTokens } from './seed.js';
 import { freePort } from './signin.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -29,21 +30,7 @@ export async function seed(file: string, count: number): Promise<{ tokens: strin
   const services = await createServices(testConfig({ databaseUrl: `sqlite:${file}` }), {
     logger: silentLogger(),
   });
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i += 1000) {
-    await services.store.write(async (tx) => {
-      for (let j = i; j < Math.min(i + 1000, count); j++) {
-        const issued = await services.tokens.issueForNewGrant(tx, {
-          me: `https://user${j}.example/`,
-          clientId: 'https://app.example/',
-          scope: 'create update',
-          source: 'code',
-          authorizationEndpoint: null,
-        });
-        if (tokens.length < 256) tokens.push(issued.accessToken);
-      }
-    });
-  }
+  const tokens = await issueTokens(services, count);
   const { secret } = await services.resourceServers.create('bench');
   await services.close();
   return { tokens, secret };

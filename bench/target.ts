@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { testConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
+import { issueTokens } from './seed.js';
 
 const mode = process.argv[2];
 const tokenCount = Number(process.argv[3] ?? 10_000);
@@ -50,22 +51,7 @@ if (mode === 'baseline') {
   });
   const server = await startServer(config, { logger: silentLogger() });
   const { services } = server;
-  const tokens: string[] = [];
-  const batch = 1000;
-  for (let i = 0; i < tokenCount; i += batch) {
-    await services.store.write(async (tx) => {
-      for (let j = i; j < Math.min(i + batch, tokenCount); j++) {
-        const issued = await services.tokens.issueForNewGrant(tx, {
-          me: `https://user${j}.example/`,
-          clientId: 'https://app.example/',
-          scope: 'create update',
-          source: 'code',
-          authorizationEndpoint: null,
-        });
-        if (tokens.length < 256) tokens.push(issued.accessToken);
-      }
-    });
-  }
+  const tokens = await issueTokens(services, tokenCount);
   const { secret } = await services.resourceServers.create('bench');
   console.log(JSON.stringify({ url: server.url.replace(/\/$/, ''), tokens, secret }));
 } else {

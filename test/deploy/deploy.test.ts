@@ -36,6 +36,7 @@ import { silentLogger } from '../../src/log.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { openStore } from '../../src/store/db.js';
 import { clientApp, type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
+import { decodeEntities as decode } from '../helpers/html-text.js';
 import { freePort } from '../helpers/server.js';
 import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
 import { TEST_CA_PATH } from '../helpers/test-ca.js';
@@ -274,15 +275,6 @@ const SPOOFED = '203.0.113.9';
 
 const nginxBinary = findTool('/usr/sbin/nginx', '/usr/bin/nginx');
 const nginxNeed = needs(nginxBinary, 'nginx');
-
-function decode(text: string): string {
-  return text
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
 
 describe.skipIf(nginxNeed.skip)(`deploy/nginx.conf in front of Latchkey${nginxNeed.title}`, () => {
   let dir: string;

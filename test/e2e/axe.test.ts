@@ -12,7 +12,7 @@ import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { clientApp, type FixtureWeb, HOSTS, homepage, startFixtureWeb } from '../fixtures/sites.js';
 import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
-import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { browserAvailable, button, launchBrowser, navigation, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
 
@@ -60,22 +60,6 @@ describe.skipIf(!browserAvailable)('axe-core on every page state, in Chromium', 
 
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: screenshotPath(`axe-${name}`), fullPage: true });
-
-  /** Runs `act` and resolves with the main frame's final (non-redirect) document response. */
-  const navigation = async (page: Page, act: () => Promise<unknown>): Promise<Response> => {
-    const final = page.waitForResponse(
-      (r) =>
-        r.request().isNavigationRequest() &&
-        r.frame() === page.mainFrame() &&
-        (r.status() < 300 || r.status() >= 400),
-    );
-    await act();
-    const response = await final;
-    await page.waitForLoadState('load');
-    return response;
-  };
-
-  const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 
   /** On an email-send page: send the code, type it from the delivered mail, submit. */
   const proveByEmail = async (page: Page, address: string, label: string): Promise<Response> => {

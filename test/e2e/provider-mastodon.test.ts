@@ -13,7 +13,7 @@
  * Chromium reaches the made-up hosts through `--host-resolver-rules`: the Mastodon hosts to the
  * stand-in's TLS port, every other *.test host to the fixture web.
  */
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
@@ -26,7 +26,7 @@ import {
 } from '../fixtures/providers/mastodon.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
 import { axeContext, expectNoAxeViolations } from '../helpers/axe.js';
-import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { browserAvailable, launchBrowser, navigation, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 
 const CLIENT = 'http://app.test/';
@@ -115,20 +115,6 @@ ${Object.entries(hidden)
 
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: screenshotPath(`provider-mastodon-${name}`), fullPage: true });
-
-  /** Runs `act` and resolves with the main frame's final (non-redirect) document response. */
-  const navigation = async (page: Page, act: () => Promise<unknown>): Promise<Response> => {
-    const final = page.waitForResponse(
-      (r) =>
-        r.request().isNavigationRequest() &&
-        r.frame() === page.mainFrame() &&
-        (r.status() < 300 || r.status() >= 400),
-    );
-    await act();
-    const response = await final;
-    await page.waitForLoadState('load');
-    return response;
-  };
 
   const startAtApp = async (page: Page, me: string) => {
     await page.goto(CLIENT);

@@ -14,7 +14,7 @@
  * port, every other *.test host to the fixture web. Every page is screenshotted
  * (test/artifacts/screenshots/provider-oauth-*.png).
  */
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
@@ -23,7 +23,7 @@ import { type GitHubStandIn, startGitHub } from '../fixtures/providers/github.js
 import { type GitLabStandIn, startGitLab } from '../fixtures/providers/gitlab.js';
 import { type FixtureWeb, homepage, type Page as SitePage, startFixtureWeb } from '../fixtures/sites.js';
 import { axeContext, expectNoAxeViolations } from '../helpers/axe.js';
-import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { browserAvailable, button, launchBrowser, navigation, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 
 const CLIENT = 'http://app.test/';
@@ -136,22 +136,6 @@ describe.skipIf(!browserAvailable)('signing in with GitHub, GitLab and Forgejo i
 
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: screenshotPath(`provider-oauth-${name}`), fullPage: true });
-
-  /** Runs `act` and resolves with the main frame's final (non-redirect) document response. */
-  const navigation = async (page: Page, act: () => Promise<unknown>): Promise<Response> => {
-    const final = page.waitForResponse(
-      (r) =>
-        r.request().isNavigationRequest() &&
-        r.frame() === page.mainFrame() &&
-        (r.status() < 300 || r.status() >= 400),
-    );
-    await act();
-    const response = await final;
-    await page.waitForLoadState('load');
-    return response;
-  };
-
-  const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 
   const startAtApp = async (page: Page, appUrl: string, me: string) => {
     await page.goto(appUrl);

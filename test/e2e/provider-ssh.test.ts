@@ -7,13 +7,13 @@
  * labelled fields, nothing wider than the screen, the button reachable with Tab. Screenshots go to
  * test/artifacts/screenshots/ssh-*.png.
  */
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
 import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
-import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { browserAvailable, launchBrowser, navigation, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 import { type SshKey, type SshKeys, sshKeygenAvailable, sshKeys } from '../helpers/ssh.js';
 
@@ -109,20 +109,6 @@ describe.skipIf(!browserAvailable || !sshKeygenAvailable)('signing in with an SS
     context.setDefaultTimeout(10_000);
     contexts.push(context);
     return context.newPage();
-  };
-
-  /** Runs `act` and resolves with the main frame's final (non-redirect) document response. */
-  const navigation = async (page: Page, act: () => Promise<unknown>): Promise<Response> => {
-    const final = page.waitForResponse(
-      (r) =>
-        r.request().isNavigationRequest() &&
-        r.frame() === page.mainFrame() &&
-        (r.status() < 300 || r.status() >= 400),
-    );
-    await act();
-    const response = await final;
-    await page.waitForLoadState('load');
-    return response;
   };
 
   const tabReaches = async (page: Page, selector: string): Promise<boolean> => {

@@ -23,7 +23,7 @@ import {
   startFixtureWeb,
 } from '../fixtures/sites.js';
 import { axeContext, EVERY_LAYOUT, expectNoAxeViolations } from '../helpers/axe.js';
-import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { browserAvailable, launchBrowser, navigation, screenshotPath } from '../helpers/browser.js';
 import { createGpgKey, type GpgKey, gpgAvailable } from '../helpers/gpg.js';
 import { startTestServer } from '../helpers/server.js';
 import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
@@ -185,20 +185,6 @@ describe.skipIf(!browserAvailable || !gpgAvailable)('signing in, start to finish
 
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: screenshotPath(`signin-${name}`), fullPage: true });
-
-  /** Runs `act` and resolves with the main frame's final (non-redirect) document response. */
-  const navigation = async (page: Page, act: () => Promise<unknown>): Promise<Response> => {
-    const final = page.waitForResponse(
-      (r) =>
-        r.request().isNavigationRequest() &&
-        r.frame() === page.mainFrame() &&
-        (r.status() < 300 || r.status() >= 400),
-    );
-    await act();
-    const response = await final;
-    await page.waitForLoadState('load');
-    return response;
-  };
 
   const click = (page: Page, target: Locator) => navigation(page, () => target.click());
 

@@ -6,13 +6,13 @@
  * and a bare domain whose site has no https is offered http as a button, then signs in over it.
  * Screenshots: test/artifacts/screenshots/trust-*.png.
  */
-import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { FAVICON_PATH } from '../../src/views/logo.js';
 import { type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
-import { browserAvailable, launchBrowser, screenshotPath } from '../helpers/browser.js';
+import { browserAvailable, button, launchBrowser, navigation, screenshotPath } from '../helpers/browser.js';
 import { startTestServer } from '../helpers/server.js';
 import { type SmtpFixture, startSmtp } from '../helpers/smtp.js';
 
@@ -89,22 +89,6 @@ describe.skipIf(!browserAvailable)('pages people trust, in Chromium', () => {
       code_challenge_method: 'S256',
       ...extra,
     })}`;
-
-  /** Runs `act`; resolves with the final (non-redirect) document response of the main frame. */
-  const navigation = async (page: Page, act: () => Promise<unknown>): Promise<Response> => {
-    const final = page.waitForResponse(
-      (r) =>
-        r.request().isNavigationRequest() &&
-        r.frame() === page.mainFrame() &&
-        (r.status() < 300 || r.status() >= 400),
-    );
-    await act();
-    const response = await final;
-    await page.waitForLoadState('load');
-    return response;
-  };
-
-  const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });
 
   /** From the email page: send, read the code from the mail, type it, submit. */
   const proveByEmail = async (page: Page, address: string) => {

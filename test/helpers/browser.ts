@@ -3,7 +3,7 @@
  * downloaded browser). Without Chromium the browser suites skip locally; under CI=true they fail.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page, type Response } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const browserAvailable = existsSync(CHROMIUM_PATH);
@@ -41,3 +41,20 @@ export function screenshotPath(name: string): string {
   mkdirSync('test/artifacts/screenshots', { recursive: true });
   return `test/artifacts/screenshots/${name}.png`;
 }
+
+/** Runs `act` and resolves with the main frame's final (non-redirect) document response. */
+export async function navigation(page: Page, act: () => Promise<unknown>): Promise<Response> {
+  const final = page.waitForResponse(
+    (r) =>
+      r.request().isNavigationRequest() &&
+      r.frame() === page.mainFrame() &&
+      (r.status() < 300 || r.status() >= 400),
+  );
+  await act();
+  const response = await final;
+  await page.waitForLoadState('load');
+  return response;
+}
+
+/** A button by its exact accessible name, as a person finds it. */
+export const button = (page: Page, name: string) => page.getByRole('button', { name, exact: true });

@@ -4,6 +4,8 @@
  * browser sends). Redirects are returned, not followed. Each page says which backend answered
  * when a round-robin proxy (round-robin.ts) sits in front.
  */
+
+import { decodeEntities as decode } from './html-text.js';
 import { BACKEND_HEADER } from './round-robin.js';
 
 export interface WirePage {
@@ -17,15 +19,6 @@ export interface WirePage {
   step(action: string): string;
   /** Plain text of the page, tags removed, entities decoded (for assertions). */
   text: string;
-}
-
-function decode(text: string): string {
-  return text
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
 }
 
 export async function readPage(response: Response): Promise<WirePage> {

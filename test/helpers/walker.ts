@@ -4,6 +4,7 @@
  * followed, so tests can look at each one.
  */
 import type { Hono } from 'hono';
+import { decodeEntities as decode } from './html-text.js';
 
 export interface Page {
   status: number;
@@ -14,15 +15,6 @@ export interface Page {
   step(action: string): string;
   /** Plain text of the page, tags removed, entities decoded (for assertions). */
   text: string;
-}
-
-function decode(text: string): string {
-  return text
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
 }
 
 export class Walker {

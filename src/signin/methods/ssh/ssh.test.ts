@@ -13,6 +13,7 @@ import {
   startFixtureWeb,
 } from '../../../../test/fixtures/sites.js';
 import { createTestApp, form, type TestApp } from '../../../../test/helpers/app.js';
+import { decodeEntities as decode } from '../../../../test/helpers/html-text.js';
 import { freePort } from '../../../../test/helpers/server.js';
 import { type SshKey, type SshKeys, sshKeygenAvailable, sshKeys } from '../../../../test/helpers/ssh.js';
 import { storeTargets } from '../../../../test/helpers/stores.js';
@@ -42,15 +43,6 @@ function authorizeUrl(extra: Record<string, string> = {}): string {
     me: ALICE,
     ...extra,
   })}`;
-}
-
-function decode(text: string): string {
-  return text
-    .replace(/&quot;/g, '"')
-    .replace(/&#39;/g, "'")
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
 }
 
 const challengeOf = (page: Page): string =>
