@@ -13,7 +13,7 @@ import {
   touchResourceServer,
 } from '../store/resource-servers.js';
 import { isTouchDue } from './access-tokens.js';
-import { constantTimeEqual, randomId, randomToken, sha256 } from './secrets.js';
+import { digestsEqual, randomId, randomToken, sha256 } from './secrets.js';
 
 export class ResourceServerService {
   constructor(
@@ -45,7 +45,7 @@ export class ResourceServerService {
     const dot = secret.indexOf('.');
     if (dot <= 0 || secret.length > 200) return undefined;
     const row = await findResourceServerCredential(this.store, secret.slice(0, dot));
-    if (!row || !constantTimeEqual(sha256(secret), row.secretHash)) return undefined;
+    if (!row || !digestsEqual(sha256(secret), row.secretHash)) return undefined;
     const at = this.clock();
     if (isTouchDue(row.lastUsedAt, at)) {
       await touchResourceServer(this.store.db, row.id, at);

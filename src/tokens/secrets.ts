@@ -6,6 +6,7 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  hash,
   hkdfSync,
   randomBytes,
   timingSafeEqual,
@@ -21,8 +22,20 @@ export function randomId(): string {
   return randomBytes(9).toString('base64url');
 }
 
+/** One-shot `crypto.hash` (Node ≥ 20.12): no Hash object per call, on every token lookup. */
 export function sha256(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return hash('sha256', value, 'hex');
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/**
+ * Constant-time comparison of two SHA-256 hex digests (SECURITY D8), e.g. a presented secret's hash
+ * and the stored one: both are 32 bytes, so nothing is hashed again. Anything else is unequal.
+ */
+export function digestsEqual(a: string, b: string): boolean {
+  if (!SHA256_HEX.test(a) || !SHA256_HEX.test(b)) return false;
+  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
 
 /**

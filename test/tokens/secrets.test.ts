@@ -3,7 +3,11 @@ import { describe, expect, it, vi } from 'vitest';
 // Wrap the real comparison so the test can see who calls it.
 vi.mock('../../src/tokens/secrets.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/tokens/secrets.js')>();
-  return { ...actual, constantTimeEqual: vi.fn(actual.constantTimeEqual) };
+  return {
+    ...actual,
+    constantTimeEqual: vi.fn(actual.constantTimeEqual),
+    digestsEqual: vi.fn(actual.digestsEqual),
+  };
 });
 
 const secrets = await import('../../src/tokens/secrets.js');
@@ -30,15 +34,23 @@ describe('secrets', () => {
     expect(constantTimeEqual('short', 'shorter')).toBe(false);
     expect(constantTimeEqual('', '')).toBe(true);
 
+    // Stored digests are compared as 32 bytes in constant time; anything not a SHA-256 hex is unequal.
+    const digest = secrets.sha256('a secret');
+    expect(secrets.digestsEqual(digest, secrets.sha256('a secret'))).toBe(true);
+    expect(secrets.digestsEqual(digest, secrets.sha256('a secreT'))).toBe(false);
+    expect(secrets.digestsEqual(digest, digest.toUpperCase())).toBe(false);
+    expect(secrets.digestsEqual(digest, digest.slice(0, 62))).toBe(false);
+    expect(secrets.digestsEqual('', '')).toBe(false);
+
     // Resource-server credentials are checked through the constant-time comparison, not `===`.
     const store = openStore('sqlite::memory:');
     await store.migrate();
     const service = new ResourceServerService(store);
     const { secret } = await service.create('rs');
-    vi.mocked(secrets.constantTimeEqual).mockClear();
+    vi.mocked(secrets.digestsEqual).mockClear();
     expect(await service.authenticate(secret)).toMatchObject({ name: 'rs' });
     expect(await service.authenticate(`${secret.split('.')[0]}.guess`)).toBeUndefined();
-    expect(vi.mocked(secrets.constantTimeEqual)).toHaveBeenCalledTimes(2);
+    expect(vi.mocked(secrets.digestsEqual)).toHaveBeenCalledTimes(2);
     await store.close();
   });
 });
