@@ -15,9 +15,12 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
+/** `node scripts/bundle.mjs [OUTDIR]`: dist by default; the build test writes elsewhere in the tree. */
+const outdir = process.argv[2] ?? 'dist';
+
 const result = await build({
   entryPoints: { latchkey: 'src/cli.ts' },
-  outdir: 'dist',
+  outdir,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   splitting: true,
@@ -41,7 +44,7 @@ const result = await build({
 // kept; chunks no build has written for a week are removed.
 const written = new Set(Object.keys(result.metafile.outputs).map((path) => join(path)));
 const weekAgo = Date.now() - 7 * 24 * 3600 * 1000;
-for (const name of readdirSync('dist/chunks')) {
-  const path = join('dist/chunks', name);
+for (const name of readdirSync(join(outdir, 'chunks'))) {
+  const path = join(outdir, 'chunks', name);
   if (!written.has(path) && statSync(path).mtimeMs < weekAgo) rmSync(path);
 }

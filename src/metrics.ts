@@ -13,6 +13,7 @@
  * (`collectDefaultMetrics`) therefore start at the first scrape; the CPU, memory and handle figures
  * are absolute, only the event-loop-lag and GC histograms begin then.
  */
+import { createRequire } from 'node:module';
 import type { Histogram, Registry } from 'prom-client';
 import type { EventMap, Events } from './events.js';
 
@@ -193,7 +194,9 @@ export class Metrics {
   }
 
   private async build(): Promise<Registry> {
-    const prom = await import('prom-client');
+    // prom-client is CommonJS: `require` gives its exports as they are, bundled or not (an esbuild
+    // chunk's `import()` of it only has a `default`), and leaves it out of the bundle.
+    const prom = createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
     const registry = new prom.Registry();
     prom.collectDefaultMetrics({ register: registry });
     for (const tally of this.tallies) {

@@ -1,0 +1,90 @@
+/**
+ * The shipped build, not the sources: `npm start` runs the esbuild bundle, whose lazily loaded
+ * modules are chunks or `require`d packages. A module that works from src can still break there
+ * (an `import()` of a CommonJS package has only a `default` in a chunk), so this builds the bundle
+ * into test/artifacts/build and starts it for real.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/server.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const OUT = join(ROOT, 'test', 'artifacts', 'build');
+
+describe('the shipped build (npm run build)', () => {
+  const data = mkdtempSync(join(tmpdir(), 'latchkey-build-'));
+  let url = '';
+  let stop: () => Promise<void> = async () => {};
+
+  beforeAll(async () => {
+    rmSync(OUT, { recursive: true, force: true });
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), OUT], { cwd: ROOT });
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, [join(OUT, 'latchkey.js'), 'serve'], {
+      cwd: data,
+      stdio: 'ignore',
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: `sqlite:${join(data, 'latchkey.db')}`,
+        LATCHKEY_URL: `${url}/`,
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+      },
+    });
+    stop = () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      });
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the built server exited with ${child.exitCode}`);
+      const ok = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await stop();
+    rmSync(data, { recursive: true, force: true });
+  });
+
+  it('serves /health, /metrics (prom-client loaded on the first scrape) and the favicon', async () => {
+    expect(await (await fetch(`${url}/health`)).json()).toEqual({ status: 'ok' });
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/latchkey_http_requests_total\{[^}]*route="\/health"/);
+    expect((await fetch(`${url}/favicon.svg`)).headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+  });
+
+  it('its lazily loaded chunks have the exports the code calls', async () => {
+    const chunks = readdirSync(join(OUT, 'chunks')).filter((name) => name.endsWith('.js'));
+    const load = async (test: (m: Record<string, unknown>) => boolean) => {
+      for (const name of chunks) {
+        const m = (await import(pathToFileURL(join(OUT, 'chunks', name)).href)) as Record<string, unknown>;
+        if (test(m)) return true;
+      }
+      return false;
+    };
+    const fn = (v: unknown) => typeof v === 'function';
+    // src/signin/methods/pgp: `openpgp.readKeys`, `readCleartextMessage`, `verify`.
+    expect(await load((m) => fn(m.readKeys) && fn(m.readCleartextMessage) && fn(m.verify))).toBe(true);
+    // src/mail/mailer.ts: `nodemailer.default.createTransport`.
+    expect(await load((m) => fn((m.default as Record<string, unknown> | undefined)?.createTransport))).toBe(
+      true,
+    );
+    // src/account/passkeys.ts: the four @simplewebauthn/server calls.
+    expect(await load((m) => fn(m.generateRegistrationOptions) && fn(m.verifyAuthenticationResponse))).toBe(
+      true,
+    );
+  });
+});
