@@ -697,6 +697,11 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
 
 /** The process entry (bin/latchkey calls it): failures exit at once, even with a half-started server. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // `latchkey tokens list | head`: a reader that stops early is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const code = await runCli(argv);
   if (code !== 0) process.exit(code);
 }
