@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthError } from '../indieauth/errors.js';
+import { after, type MaybePromise } from '../maybe-promise.js';
 import type { Services } from '../services.js';
 import { isClientDisconnect } from './disconnect.js';
 import { MAX_FORM_BYTES, parseParams } from './form.js';
@@ -67,52 +68,134 @@ export function createFastPath(services: Services): FastPath {
     res.end(body);
   };
 
-  const run = (req: IncomingMessage, res: ServerResponse, work: () => Promise<Answer>) => {
-    work().then(
-      (answer) => send(res, answer, true),
-      (error: unknown) => {
-        if (error instanceof OAuthError) return send(res, errorAnswer(error), false);
-        if (isClientDisconnect(error, req)) {
-          // R8: the client hung up mid-request; not our error, and nobody would read a 500.
-          services.logger.debug(
-            { event: 'http.client_gone', path: req.url, err: String(error) },
-            'client went away',
-          );
-          return res.destroy();
-        }
-        services.logger.error({ event: 'http.unhandled', err: String(error) }, 'unhandled error (fast path)');
-        if (res.headersSent) res.destroy();
-        else send(res, SERVER_ERROR, false);
-      },
-    );
+  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown) => {
+    if (error instanceof OAuthError) return send(res, errorAnswer(error), false);
+    if (isClientDisconnect(error, req)) {
+      // R8: the client hung up mid-request; not our error, and nobody would read a 500.
+      services.logger.debug(
+        { event: 'http.client_gone', path: req.url, err: String(error) },
+        'client went away',
+      );
+      return res.destroy();
+    }
+    services.logger.error({ event: 'http.unhandled', err: String(error) }, 'unhandled error (fast path)');
+    if (res.headersSent) res.destroy();
+    else send(res, SERVER_ERROR, false);
+  };
+
+  /**
+   * Sends the answer at once when it is ready (a cached SQLite lookup: the whole request is then
+   * handled in this call, like a bare node:http handler), else when its promise settles.
+   */
+  const answer = (req: IncomingMessage, res: ServerResponse, work: () => MaybePromise<Answer>) => {
+    let result: MaybePromise<Answer>;
+    try {
+      result = work();
+    } catch (error) {
+      return fail(req, res, error);
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (ready) => send(res, ready, true),
+        (error: unknown) => fail(req, res, error),
+      );
+    } else send(res, result, true);
   };
 
   return (req, res) => {
-    if (prefersForm(req.headers.accept)) return false;
-    if (req.method === 'GET' && req.url === '/token') {
+    const isVerification = req.method === 'GET' && req.url === '/token';
+    if (!isVerification && !(req.method === 'POST' && req.url === '/introspect')) return false;
+    const headers = readHeaders(req.rawHeaders);
+    if (prefersForm(headers.accept)) return false;
+    const { authorization } = headers;
+    if (isVerification) {
       setRoute(req, '/token'); // the label Hono's route would give (src/http/metrics.ts)
-      run(req, res, () => verificationAnswer(services, req.headers.authorization));
+      answer(req, res, () => verificationAnswer(services, authorization));
       return true;
     }
-    if (req.method === 'POST' && req.url === '/introspect') {
-      const length = Number(req.headers['content-length']);
-      const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-      if (type !== 'application/x-www-form-urlencoded' || !(length >= 0 && length <= MAX_FORM_BYTES))
-        return false;
-      setRoute(req, '/introspect');
-      run(req, res, async () => {
-        await authenticateIntrospection(services, req.headers.authorization);
-        const body = await readSmallBody(req, length);
-        return introspectionAnswer(services, parseParams(body));
-      });
-      return true;
-    }
-    return false;
+    const length = Number(headers.contentLength);
+    const type = headers.contentType?.split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded' || !(length >= 0 && length <= MAX_FORM_BYTES))
+      return false;
+    setRoute(req, '/introspect');
+    readSmallBody(
+      req,
+      length,
+      // The credential is judged before the body is parsed, as on the Hono route.
+      (body) =>
+        answer(req, res, () =>
+          after(authenticateIntrospection(services, authorization), () =>
+            introspectionAnswer(services, parseParams(body)),
+          ),
+        ),
+      (error) => fail(req, res, error),
+    );
+    return true;
   };
 }
 
-/** Reads a body whose Content-Length is known and small; never more than that length. */
-function readSmallBody(req: IncomingMessage, length: number): Promise<string> {
+/** The request headers the fast path reads. */
+interface FastHeaders {
+  accept?: string;
+  authorization?: string;
+  contentType?: string;
+  contentLength?: string;
+}
+
+/**
+ * Reads the few headers the fast path needs from `rawHeaders`, so node never builds the whole
+ * `req.headers` object for these requests (it does that lazily, on first use). A repeated header
+ * is joined with ", ", as the Fetch API's Headers join it, so the Hono routes and this path see
+ * the same value (two Authorization headers are then no bearer token at all).
+ */
+function readHeaders(raw: readonly string[]): FastHeaders {
+  const found: FastHeaders = {};
+  const add = (key: keyof FastHeaders, value: string) => {
+    const seen = found[key];
+    found[key] = seen === undefined ? value : `${seen}, ${value}`;
+  };
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    switch (name.length) {
+      case 6:
+        if (name.toLowerCase() === 'accept') add('accept', value);
+        break;
+      case 12:
+        if (name.toLowerCase() === 'content-type') add('contentType', value);
+        break;
+      case 13:
+        if (name.toLowerCase() === 'authorization') add('authorization', value);
+        break;
+      case 14:
+        if (name.toLowerCase() === 'content-length') add('contentLength', value);
+        break;
+    }
+  }
+  return found;
+}
+
+/**
+ * Hands `done` a body whose Content-Length is known and small, never reading more than that.
+ * Such a body nearly always comes in the same read as the headers: node's parser has then buffered
+ * all of it by the microtask after this handler, and it is taken in one `read()`, with no stream
+ * events. Otherwise it is collected as it arrives.
+ */
+function readSmallBody(
+  req: IncomingMessage,
+  length: number,
+  done: (body: string) => void,
+  failed: (error: unknown) => void,
+): void {
+  queueMicrotask(() => {
+    if (req.complete && req.readableLength === length) {
+      const chunk: Buffer | null = req.read();
+      done(chunk === null ? '' : chunk.toString('utf8'));
+    } else collectBody(req, length).then(done, failed);
+  });
+}
+
+function collectBody(req: IncomingMessage, length: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

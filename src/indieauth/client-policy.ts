@@ -16,6 +16,7 @@
  *   rule is later removed: a deny is the operator cutting an app off, not pausing it. Allow-list mode
  *   only refuses, so removing the last `allow` lets unlisted clients' tokens work again.
  */
+import { after, type MaybePromise } from '../maybe-promise.js';
 import {
   listClientPolicies,
   policyKey,
@@ -82,6 +83,9 @@ interface Snapshot {
   verdicts: Map<string, Verdict>;
 }
 
+const ALLOWED: Verdict = Object.freeze({ ok: true });
+const isPermitted = (verdict: Verdict): boolean => verdict.ok;
+
 /** Verdicts remembered per snapshot before the memo starts over (client_ids are few in practice). */
 const MAX_VERDICTS = 10_000;
 
@@ -119,9 +123,12 @@ export class ClientPolicy {
     return explain(await this.verdict(clientId, version), clientId);
   }
 
-  /** `check` without building a reason: the verification hot path. */
-  async permits(clientId: string, version?: string | null): Promise<boolean> {
-    return (await this.verdict(clientId, version)).ok;
+  /**
+   * `check` without building a reason: the verification hot path. Synchronous when the caller
+   * passes the stamp and the rules for it are loaded (nearly always).
+   */
+  permits(clientId: string, version?: string | null): MaybePromise<boolean> {
+    return after(this.verdict(clientId, version), isPermitted);
   }
 
   /**
@@ -150,10 +157,16 @@ export class ClientPolicy {
     return this.options.store.write((tx) => removeClientPolicy(tx, raw));
   }
 
-  private async verdict(clientId: string, version: string | null | undefined): Promise<Verdict> {
-    const stamp = version === undefined ? await readPolicyVersion(this.options.store.db) : version;
-    const snapshot = this.snapshot?.version === stamp ? this.snapshot : await this.load(stamp);
-    if (snapshot.rules.length === 0) return { ok: true };
+  private verdict(clientId: string, version: string | null | undefined): MaybePromise<Verdict> {
+    if (version === undefined) {
+      return readPolicyVersion(this.options.store.db).then((stamp) => this.verdict(clientId, stamp));
+    }
+    const snapshot = this.snapshot?.version === version ? this.snapshot : this.load(version);
+    return after(snapshot, (loaded) => this.decide(loaded, clientId));
+  }
+
+  private decide(snapshot: Snapshot, clientId: string): Verdict {
+    if (snapshot.rules.length === 0) return ALLOWED;
     let verdict = snapshot.verdicts.get(clientId);
     if (!verdict) {
       verdict = decideClient(snapshot.rules, this.own, clientId);

@@ -9,11 +9,17 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type PgModule from 'pg';
 import { ConfigError } from '../config.js';
+import type { MaybePromise } from '../maybe-promise.js';
 import { migrationProvider } from './migrations.js';
 import { SqliteReadCache } from './read-cache.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+export interface HotQueryOptions<Raw, Row> {
+  cached?: boolean;
+  map?: (raw: Raw) => Row;
+}
 
 export interface Store {
   db: Kysely<Database>;
@@ -29,15 +35,18 @@ export interface Store {
    * verification and introspection run on every resource-server request (DESIGN "Fast where it
    * matters"). Prepared once per `name`; `text` uses `?` placeholders, renumbered for PostgreSQL.
    * With `cached`, SQLite answers a repeated lookup from memory while nothing has been written
-   * since (store/read-cache.ts, SECURITY D4); PostgreSQL always asks the database. The row must be
-   * treated as read-only.
+   * since (store/read-cache.ts, SECURITY D4); PostgreSQL always asks the database. `map` turns a
+   * found row into what the caller keeps, once per read from the database rather than per lookup;
+   * like `text` it is fixed per `name`. The result must be treated as read-only.
+   *
+   * SQLite answers synchronously (a value, or a thrown error); PostgreSQL with a promise.
    */
-  hotQuery<Row>(
+  hotQuery<Row, Raw = Row>(
     name: string,
     text: string,
     params: readonly unknown[],
-    options?: { cached?: boolean },
-  ): Promise<Row | undefined>;
+    options?: HotQueryOptions<Raw, Row>,
+  ): MaybePromise<Row | undefined>;
   /** Resolves when the store answers a trivial query (used by `/health`). */
   ping(): Promise<void>;
   migrate(): Promise<string[]>;
@@ -74,23 +83,31 @@ function openSqlite(path: string, databaseUrl: string): Store {
     raw.close();
     throw error;
   }
-  const cache = new SqliteReadCache(raw);
+  const cache = new SqliteReadCache(raw, memory ? undefined : path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [cache.plugin] });
-  const prepare: Prepare = (name, text) => {
+  const prepare: Prepare = (name, text, map) => {
     const statement = raw.prepare(text);
-    return async (params, cached) => {
-      if (!cached) return statement.get(...params);
-      // The stamp and the row are read back to back, synchronously: no write can fall between.
-      const key = `${name}\u0000${params.join('\u0000')}`;
-      const stamp = cache.current();
-      const hit = cache.get(key, stamp);
-      if (hit !== undefined) return hit;
+    const read = (params: readonly unknown[]) => {
       const row = statement.get(...params);
-      cache.set(key, stamp, row);
+      return row === undefined ? undefined : map(row);
+    };
+    return (params, cached) => {
+      if (!cached) return read(params);
+      // The stamp and the row are read back to back, synchronously: no write can fall between.
+      const key = params.length === 1 ? String(params[0]) : params.join('\u0000');
+      const stamp = cache.current();
+      const hit = cache.get(name, key, stamp);
+      if (hit !== undefined) return hit;
+      const row = read(params);
+      cache.set(name, key, stamp, row);
       return row;
     };
   };
-  return finish(databaseUrl, db, 'sqlite', prepare, async (fn) =>
+  const close = async () => {
+    await db.destroy();
+    cache.close();
+  };
+  return finish(databaseUrl, db, 'sqlite', prepare, close, async (fn) =>
     // The SQLite driver hands out its single connection exclusively, so BEGIN/COMMIT bracket `fn`.
     db.connection().execute(async (conn) => {
       await sql`BEGIN IMMEDIATE`.execute(conn);
@@ -127,25 +144,39 @@ function openPostgres(url: string): Store {
   // discards it and the next query opens a new one; /health reports if the server stays away.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const prepare: Prepare = (name, text) => {
+  const prepare: Prepare = (name, text, map) => {
     let n = 0;
     const numbered = text.replace(/\?/g, () => `$${++n}`);
-    return async (values) => (await pool.query({ name, text: numbered, values: [...values] })).rows[0];
+    return async (values) => {
+      const row: unknown = (await pool.query({ name, text: numbered, values: [...values] })).rows[0];
+      return row === undefined ? undefined : map(row);
+    };
   };
-  return finish(url, db, 'postgres', prepare, (fn) => db.transaction().execute(fn));
+  return finish(
+    url,
+    db,
+    'postgres',
+    prepare,
+    () => db.destroy(),
+    (fn) => db.transaction().execute(fn),
+  );
 }
 
 /** Turns a named query into a runner; each dialect prepares (and may cache) its own way. */
 type Prepare = (
   name: string,
   text: string,
-) => (params: readonly unknown[], cached: boolean) => Promise<unknown>;
+  map: (raw: unknown) => unknown,
+) => (params: readonly unknown[], cached: boolean) => MaybePromise<unknown>;
+
+const asIs = (raw: unknown) => raw;
 
 function finish(
   databaseUrl: string,
   db: Kysely<Database>,
   dialect: Dialect,
   prepare: Prepare,
+  close: () => Promise<void>,
   write: Store['write'],
 ): Store {
   const prepared = new Map<string, ReturnType<Prepare>>();
@@ -153,18 +184,18 @@ function finish(
     db,
     dialect,
     write,
-    async hotQuery<Row>(
+    hotQuery<Row, Raw = Row>(
       name: string,
       text: string,
       params: readonly unknown[],
-      options?: { cached?: boolean },
+      options?: HotQueryOptions<Raw, Row>,
     ) {
       let run = prepared.get(name);
       if (!run) {
-        run = prepare(name, text);
+        run = prepare(name, text, (options?.map as ((raw: unknown) => unknown) | undefined) ?? asIs);
         prepared.set(name, run);
       }
-      return (await run(params, options?.cached === true)) as Row | undefined;
+      return run(params, options?.cached === true) as MaybePromise<Row | undefined>;
     },
     async ping() {
       await sql`SELECT 1`.execute(db);
@@ -176,7 +207,7 @@ function finish(
       if (error) throw storeOpenError(databaseUrl, error instanceof Error ? error : new Error(String(error)));
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     },
-    close: () => db.destroy(),
+    close,
   };
 }
 

@@ -5,6 +5,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from './db.js';
+import { SqliteReadCache } from './read-cache.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-read-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,6 +47,38 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
     expect(await read()).toBeUndefined();
     other.close();
     await store.close();
+  });
+
+  it('D4: sees every commit of another connection, through WAL restarts and checkpoints', async () => {
+    const file = join(dir, 'many.db');
+    const store = openStore(`sqlite:${file}`);
+    await store.migrate();
+    await store.db.insertInto('settings').values({ key: 'k', value: '0' }).execute();
+    const read = async () =>
+      (await store.hotQuery<{ value: string }>('read_setting', READ, ['k'], { cached: true }))?.value;
+    const other = new SQLite(file);
+    const update = other.prepare('UPDATE settings SET value = ? WHERE key = ?');
+    for (let i = 1; i <= 200; i++) {
+      update.run(String(i), 'k');
+      // Every so often the other side checkpoints and truncates the WAL: the next commit restarts it.
+      if (i % 50 === 0) other.pragma('wal_checkpoint(TRUNCATE)');
+      expect(await read()).toBe(String(i));
+      expect(await read()).toBe(String(i));
+    }
+    other.close();
+    await store.close();
+  });
+
+  it('reads the WAL-index header of a database file, and falls back to PRAGMA data_version in memory', () => {
+    const file = join(dir, 'watch.db');
+    const onDisk = new SQLite(file);
+    onDisk.pragma('journal_mode = WAL');
+    const inMemory = new SQLite(':memory:');
+    const caches = [new SqliteReadCache(onDisk, file), new SqliteReadCache(inMemory, undefined)];
+    expect(caches.map((cache) => cache.watching)).toEqual(['wal-index', 'data_version']);
+    for (const cache of caches) cache.close();
+    onDisk.close();
+    inMemory.close();
   });
 
   it('does not cache missing rows, and reads without `cached` always go to the database', async () => {

@@ -4,14 +4,23 @@
  * A cached row is served only while nothing has been written to the database since it was read:
  * - writes by this process go through Kysely, and the plugin below bumps the stamp after every
  *   statement that is not a SELECT (revocations, policy changes, purges, BEGIN/COMMIT/ROLLBACK…);
- * - writes by any other connection (the CLI, a second process on the same file) change
- *   `PRAGMA data_version`, which every lookup reads first (https://sqlite.org/pragma.html#pragma_data_version).
+ * - writes by any other connection (the CLI, a second process on the same file) are looked for
+ *   once per turn of the event loop that does a cached lookup, before its first lookup (see
+ *   `OtherWrites` below for how).
+ *
+ * Why once per turn is enough: a turn (one I/O callback and the microtasks after it) begins after
+ * the bytes it handles were read from their socket, so every request answered in it arrived before
+ * the check. A revocation committed before such a request arrived is therefore seen; one committed
+ * later is concurrent with the request, and either answer is correct. Any `await` ends the turn
+ * for what follows it, so a lookup after one checks again. Introspection's two lookups (the
+ * resource server, then the token) share one check this way.
  *
  * better-sqlite3 runs each statement synchronously, so a row and the stamp it is filed under are
  * read with no write in between; the bump comes after the write ran, so a row read before it is
- * never served after it. The price of a hit is one `PRAGMA data_version` (no table is read).
- * PostgreSQL has no such cheap local signal, so its hot reads always go to the database.
+ * never served after it. PostgreSQL has no such cheap local signal, so its hot reads always go to
+ * the database.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type {
   KyselyPlugin,
@@ -30,53 +39,155 @@ interface Entry {
   row: unknown;
 }
 
+/** Tells whether another connection committed anything since it was last asked. */
+interface OtherWrites {
+  readonly kind: 'wal-index' | 'data_version';
+  happened(): boolean;
+  close(): void;
+}
+
+/**
+ * `PRAGMA data_version` (https://sqlite.org/pragma.html#pragma_data_version): exact, but each call
+ * opens and ends a read transaction, two lock calls on the shared-memory file.
+ */
+function dataVersionWatch(raw: SqliteDatabase): OtherWrites {
+  const statement: Statement<[], number> = raw.prepare<[], number>('PRAGMA data_version').pluck();
+  let last = statement.get() ?? 0;
+  return {
+    kind: 'data_version',
+    happened() {
+      const version = statement.get() ?? 0;
+      if (version === last) return false;
+      last = version;
+      return true;
+    },
+    close() {},
+  };
+}
+
+/**
+ * The WAL-index header, read straight from the `-shm` file: one `pread`, no lock. Every commit in
+ * WAL mode, by any connection, rewrites this header (its change counter, frame count and checksum;
+ * https://sqlite.org/walformat.html#the_wal_index_header), and the committing connection writes
+ * both of its copies before the commit returns. So a commit that finished before a request arrived
+ * shows here as a changed header; a header caught mid-rewrite (the copies differ) counts as a
+ * change. Undefined when there is no such file (an in-memory database, or not WAL mode).
+ */
+function walIndexWatch(file: string): OtherWrites | undefined {
+  let fd: number;
+  try {
+    fd = openSync(`${file}-shm`, 'r');
+  } catch {
+    return undefined;
+  }
+  const headers = Buffer.alloc(2 * WAL_INDEX_HEADER_BYTES);
+  const last = Buffer.alloc(WAL_INDEX_HEADER_BYTES);
+  const read = () => readSync(fd, headers, 0, headers.length, 0) === headers.length;
+  if (!read()) {
+    closeSync(fd);
+    return undefined;
+  }
+  headers.copy(last, 0, 0, WAL_INDEX_HEADER_BYTES);
+  const first = headers.subarray(0, WAL_INDEX_HEADER_BYTES);
+  const second = headers.subarray(WAL_INDEX_HEADER_BYTES);
+  return {
+    kind: 'wal-index',
+    happened() {
+      if (!read() || !first.equals(second)) return true;
+      if (first.equals(last)) return false;
+      first.copy(last);
+      return true;
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** Each of the two copies of the WAL-index header at the start of the `-shm` file is 48 bytes. */
+const WAL_INDEX_HEADER_BYTES = 48;
+
 export class SqliteReadCache {
   private stamp = 0;
-  private lastDataVersion: number;
-  private readonly dataVersion: Statement<[], number>;
-  private readonly rows = new Map<string, Entry>();
+  private checkedThisTurn = false;
+  private readonly otherWrites: OtherWrites;
+  /** One map per query name, keyed by its parameters: no composite key is built per lookup. */
+  private readonly tables = new Map<string, Map<string, Entry>>();
+  private size = 0;
   private readonly writes = new WeakSet<object>();
+  private readonly endTurn = () => {
+    this.checkedThisTurn = false;
+  };
 
+  /** `file` is the database file in WAL mode, if there is one (see walIndexWatch). */
   constructor(
     raw: SqliteDatabase,
+    file: string | undefined,
     private readonly maxEntries = DEFAULT_MAX_ENTRIES,
   ) {
-    this.dataVersion = raw.prepare<[], number>('PRAGMA data_version').pluck();
-    this.lastDataVersion = this.dataVersion.get() ?? 0;
+    // The pragma's read transaction also creates the `-shm` file, which SQLite makes lazily.
+    const pragma = dataVersionWatch(raw);
+    this.otherWrites = (file === undefined ? undefined : walIndexWatch(file)) ?? pragma;
   }
 
-  /** The stamp now; changes when anything may have been written since the last call. */
+  /**
+   * The stamp now; changes when anything may have been written since the last call. Other
+   * connections' writes are looked for once per turn (see above).
+   */
   current(): number {
-    const version = this.dataVersion.get() ?? 0;
-    if (version !== this.lastDataVersion) {
-      this.lastDataVersion = version;
-      this.stamp++;
+    if (!this.checkedThisTurn) {
+      this.checkedThisTurn = true;
+      queueMicrotask(this.endTurn);
+      if (this.otherWrites.happened()) this.stamp++;
     }
     return this.stamp;
   }
 
-  /** The row cached under `key` if it was read at `stamp`. Callers must not change it. */
-  get(key: string, stamp: number): unknown {
-    const entry = this.rows.get(key);
+  /** The row of query `name` cached under `key` if it was read at `stamp`. Callers must not change it. */
+  get(name: string, key: string, stamp: number): unknown {
+    const entry = this.tables.get(name)?.get(key);
     return entry !== undefined && entry.stamp === stamp ? entry.row : undefined;
   }
 
   /** Files a row read at `stamp`. Missing rows are not cached: guessed tokens must not evict real ones. */
-  set(key: string, stamp: number, row: unknown): void {
+  set(name: string, key: string, stamp: number, row: unknown): void {
     if (row === undefined) return;
-    this.rows.delete(key);
-    if (this.rows.size >= this.maxEntries) {
-      // Maps iterate in insertion order: the first key is the longest since it was (re)filed.
-      const oldest = this.rows.keys().next().value;
-      if (oldest !== undefined) this.rows.delete(oldest);
+    let rows = this.tables.get(name);
+    if (rows === undefined) {
+      rows = new Map();
+      this.tables.set(name, rows);
     }
-    this.rows.set(key, { stamp, row });
+    if (rows.delete(key)) this.size--;
+    if (this.size >= this.maxEntries) this.evictOne(rows);
+    rows.set(key, { stamp, row });
+    this.size++;
+  }
+
+  /** How other connections' writes are noticed (tests, diagnostics). */
+  get watching(): OtherWrites['kind'] {
+    return this.otherWrites.kind;
+  }
+
+  /** Lets go of the `-shm` file; call when the database is closed. */
+  close(): void {
+    this.otherWrites.close();
   }
 
   /** Drops everything; the next read of each row goes to the database. */
   clear(): void {
     this.stamp++;
-    this.rows.clear();
+    this.tables.clear();
+    this.size = 0;
+  }
+
+  /** Maps iterate in insertion order: the first key is the longest since it was (re)filed. */
+  private evictOne(preferred: Map<string, Entry>): void {
+    for (const rows of [preferred, ...this.tables.values()]) {
+      const oldest = rows.keys().next();
+      if (!oldest.done) {
+        rows.delete(oldest.value);
+        this.size--;
+        return;
+      }
+    }
   }
 
   /** The Kysely plugin that bumps the stamp before and after every statement that is not a SELECT. */

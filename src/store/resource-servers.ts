@@ -1,5 +1,7 @@
 /** Resource servers that may call `/introspect` (RFC 7662 §2.1 requires the caller be authorized). */
 import type { Kysely } from 'kysely';
+import type { MaybePromise } from '../maybe-promise.js';
+import { digestBytes } from '../tokens/secrets.js';
 import { now, type Store } from './db.js';
 import type { Database } from './schema.js';
 
@@ -51,21 +53,25 @@ type CredentialRecord = Pick<
 const CREDENTIAL_BY_ID =
   'SELECT id, name, secret_hash, created_at, last_used_at FROM resource_servers WHERE id = ?';
 
-/** The row and stored secret hash for an id; the caller compares hashes in constant time. */
-export async function findResourceServerCredential(
+export interface ResourceServerCredential {
+  server: ResourceServer;
+  /** The stored SHA-256 of the secret as bytes; undefined if the column does not hold one. */
+  secretDigest: Buffer | undefined;
+}
+
+const toCredential = (row: CredentialRecord): ResourceServerCredential => ({
+  server: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at },
+  secretDigest: digestBytes(row.secret_hash),
+});
+
+/**
+ * The row and stored secret digest for an id; the caller compares in constant time
+ * (`matchesDigest`). Cached like token lookups (store/read-cache.ts), so the result is shared:
+ * read-only.
+ */
+export function findResourceServerCredential(
   store: Store,
   id: string,
-): Promise<(ResourceServer & { secretHash: string }) | undefined> {
-  const row = await store.hotQuery<CredentialRecord>('resource_server_by_id', CREDENTIAL_BY_ID, [id], {
-    cached: true,
-  });
-  return (
-    row && {
-      id: row.id,
-      name: row.name,
-      secretHash: row.secret_hash,
-      createdAt: row.created_at,
-      lastUsedAt: row.last_used_at,
-    }
-  );
+): MaybePromise<Readonly<ResourceServerCredential> | undefined> {
+  return store.hotQuery('resource_server_by_id', CREDENTIAL_BY_ID, [id], { cached: true, map: toCredential });
 }

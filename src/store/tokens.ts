@@ -3,6 +3,7 @@
  * (DESIGN "Fast where it matters"); revoking a grant marks its tokens too, so the lookup never joins.
  */
 import type { Kysely } from 'kysely';
+import type { MaybePromise } from '../maybe-promise.js';
 import { POLICY_VERSION_KEY } from './clients.js';
 import type { Store } from './db.js';
 import { revokeGrants } from './grants.js';
@@ -116,21 +117,21 @@ export interface FoundAccessToken extends AccessTokenRow {
 // costs no extra round trip (SECURITY A10, D4).
 const TOKEN_BY_HASH = `SELECT ${tokenColumns.join(', ')}, (SELECT value FROM settings WHERE key = '${POLICY_VERSION_KEY}') AS policy_version FROM access_tokens WHERE token_hash = ?`;
 
+const toFound = (r: TokenRecord & { policy_version: string | null }): FoundAccessToken => ({
+  ...toRow(r),
+  policyVersion: r.policy_version,
+});
+
 /**
  * The hot path: one indexed lookup by hash, as a prepared statement; on SQLite answered from memory
- * while nothing was written since (store/read-cache.ts keeps D4).
+ * while nothing was written since (store/read-cache.ts keeps D4), synchronously. The row is shared
+ * between lookups: read-only.
  */
-export async function findAccessTokenByHash(
+export function findAccessTokenByHash(
   store: Store,
   tokenHash: string,
-): Promise<FoundAccessToken | undefined> {
-  const row = await store.hotQuery<TokenRecord & { policy_version: string | null }>(
-    'access_token_by_hash',
-    TOKEN_BY_HASH,
-    [tokenHash],
-    { cached: true },
-  );
-  return row && { ...toRow(row), policyVersion: row.policy_version };
+): MaybePromise<Readonly<FoundAccessToken> | undefined> {
+  return store.hotQuery('access_token_by_hash', TOKEN_BY_HASH, [tokenHash], { cached: true, map: toFound });
 }
 
 /** Records use at most once per `granularity` seconds, keeping verification mostly read-only. */

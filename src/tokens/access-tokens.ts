@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import { ACTIVE, type Events, INACTIVE } from '../events.js';
 import type { ClientPolicy } from '../indieauth/client-policy.js';
+import { after, type MaybePromise } from '../maybe-promise.js';
 import type { Store } from '../store/db.js';
 import type { Database } from '../store/schema.js';
 import {
@@ -130,32 +131,38 @@ export class AccessTokenService {
    * operator's policy now (SECURITY A10; the policy stamp comes with the token's one lookup, D4);
    * otherwise undefined. Callers must not distinguish why a token is inactive (RFC 7662 §2.2).
    * Every endpoint that accepts an access token (`GET /token`, `/introspect`, `/userinfo`, the
-   * fast path) goes through here.
+   * fast path) goes through here. On SQLite, a token found in the read cache whose client policy
+   * is loaded and whose `last_used_at` is not due is answered synchronously (no promise).
    */
-  async verify(token: string): Promise<ActiveToken | undefined> {
-    const active = await this.lookup(token);
-    this.events?.emit('token.verified', active ? ACTIVE : INACTIVE);
-    return active;
+  verify(token: string): MaybePromise<ActiveToken | undefined> {
+    return after(this.lookup(token), this.counted);
   }
 
-  /** verify's answer; kept apart so every return of it is counted exactly once above. */
-  private async lookup(token: string): Promise<ActiveToken | undefined> {
+  /** Every answer of verify passes here once, so each is counted exactly once. */
+  private readonly counted = (active: ActiveToken | undefined): ActiveToken | undefined => {
+    this.events?.emit('token.verified', active ? ACTIVE : INACTIVE);
+    return active;
+  };
+
+  private lookup(token: string): MaybePromise<ActiveToken | undefined> {
     if (!looksLikeToken(token)) return undefined;
-    const row = await findAccessTokenByHash(this.store, sha256(token));
-    const at = this.clock();
-    if (!row || row.revokedAt !== null || row.expiresAt <= at) return undefined;
-    if (!(await this.policy.permits(row.clientId, row.policyVersion))) return undefined;
-    if (isTouchDue(row.lastUsedAt, at)) {
-      await touchAccessToken(this.store.db, row.id, at);
-    }
-    return {
-      id: row.id,
-      me: row.me,
-      clientId: row.clientId,
-      scope: row.scope,
-      issuedAt: row.createdAt,
-      expiresAt: row.expiresAt,
-    };
+    return after(findAccessTokenByHash(this.store, sha256(token)), (row) => {
+      const at = this.clock();
+      if (!row || row.revokedAt !== null || row.expiresAt <= at) return undefined;
+      return after(this.policy.permits(row.clientId, row.policyVersion), (permitted) => {
+        if (!permitted) return undefined;
+        const active: ActiveToken = {
+          id: row.id,
+          me: row.me,
+          clientId: row.clientId,
+          scope: row.scope,
+          issuedAt: row.createdAt,
+          expiresAt: row.expiresAt,
+        };
+        if (!isTouchDue(row.lastUsedAt, at)) return active;
+        return touchAccessToken(this.store.db, row.id, at).then(() => active);
+      });
+    });
   }
 
   /** Revokes a token if it exists (RFC 7009 §2.2: unknown tokens are not an error). */

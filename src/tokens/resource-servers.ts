@@ -3,6 +3,7 @@
  * `<id>.<random>`: the id finds the row, and the hash of the whole secret is compared in constant
  * time (SECURITY D8), so response timing says nothing about how much of a guess was right.
  */
+import { after, type MaybePromise } from '../maybe-promise.js';
 import type { Store } from '../store/db.js';
 import {
   deleteResourceServer,
@@ -13,7 +14,7 @@ import {
   touchResourceServer,
 } from '../store/resource-servers.js';
 import { isTouchDue } from './access-tokens.js';
-import { digestsEqual, randomId, randomToken, sha256 } from './secrets.js';
+import { matchesDigest, randomId, randomToken, sha256 } from './secrets.js';
 
 export class ResourceServerService {
   constructor(
@@ -39,19 +40,21 @@ export class ResourceServerService {
     return { name: clean, secret };
   }
 
-  /** The resource server a secret belongs to, or undefined. */
-  async authenticate(secret: string | undefined): Promise<ResourceServer | undefined> {
+  /**
+   * The resource server a secret belongs to, or undefined. Synchronous on SQLite when the row is
+   * cached and `last_used_at` is not due, like token verification.
+   */
+  authenticate(secret: string | undefined): MaybePromise<Readonly<ResourceServer> | undefined> {
     if (!secret) return undefined;
     const dot = secret.indexOf('.');
     if (dot <= 0 || secret.length > 200) return undefined;
-    const row = await findResourceServerCredential(this.store, secret.slice(0, dot));
-    if (!row || !digestsEqual(sha256(secret), row.secretHash)) return undefined;
-    const at = this.clock();
-    if (isTouchDue(row.lastUsedAt, at)) {
-      await touchResourceServer(this.store.db, row.id, at);
-    }
-    const { secretHash: _hash, ...server } = row;
-    return server;
+    return after(findResourceServerCredential(this.store, secret.slice(0, dot)), (found) => {
+      if (!found || !matchesDigest(secret, found.secretDigest)) return undefined;
+      const { server } = found;
+      const at = this.clock();
+      if (!isTouchDue(server.lastUsedAt, at)) return server;
+      return touchResourceServer(this.store.db, server.id, at).then(() => server);
+    });
   }
 
   list(): Promise<ResourceServer[]> {

@@ -29,13 +29,17 @@ export function sha256(value: string): string {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** A stored SHA-256 hex digest as its 32 bytes, for `matchesDigest`; undefined if it is not one. */
+export function digestBytes(hex: string): Buffer | undefined {
+  return SHA256_HEX.test(hex) ? Buffer.from(hex, 'hex') : undefined;
+}
+
 /**
- * Constant-time comparison of two SHA-256 hex digests (SECURITY D8), e.g. a presented secret's hash
- * and the stored one: both are 32 bytes, so nothing is hashed again. Anything else is unequal.
+ * Whether `secret` hashes to `digest` (from `digestBytes`), compared as 32 bytes in constant time
+ * (SECURITY D8). The stored side is converted once, when its row is read, not per request.
  */
-export function digestsEqual(a: string, b: string): boolean {
-  if (!SHA256_HEX.test(a) || !SHA256_HEX.test(b)) return false;
-  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+export function matchesDigest(secret: string, digest: Buffer | undefined): boolean {
+  return digest !== undefined && timingSafeEqual(hash('sha256', secret, 'buffer'), digest);
 }
 
 /**

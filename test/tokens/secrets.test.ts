@@ -6,7 +6,7 @@ vi.mock('../../src/tokens/secrets.js', async (importOriginal) => {
   return {
     ...actual,
     constantTimeEqual: vi.fn(actual.constantTimeEqual),
-    digestsEqual: vi.fn(actual.digestsEqual),
+    matchesDigest: vi.fn(actual.matchesDigest),
   };
 });
 
@@ -34,23 +34,23 @@ describe('secrets', () => {
     expect(constantTimeEqual('short', 'shorter')).toBe(false);
     expect(constantTimeEqual('', '')).toBe(true);
 
-    // Stored digests are compared as 32 bytes in constant time; anything not a SHA-256 hex is unequal.
+    // Stored digests are compared as 32 bytes in constant time; anything not a SHA-256 hex matches nothing.
     const digest = secrets.sha256('a secret');
-    expect(secrets.digestsEqual(digest, secrets.sha256('a secret'))).toBe(true);
-    expect(secrets.digestsEqual(digest, secrets.sha256('a secreT'))).toBe(false);
-    expect(secrets.digestsEqual(digest, digest.toUpperCase())).toBe(false);
-    expect(secrets.digestsEqual(digest, digest.slice(0, 62))).toBe(false);
-    expect(secrets.digestsEqual('', '')).toBe(false);
+    expect(secrets.matchesDigest('a secret', secrets.digestBytes(digest))).toBe(true);
+    expect(secrets.matchesDigest('a secreT', secrets.digestBytes(digest))).toBe(false);
+    expect(secrets.digestBytes(digest.toUpperCase())).toBeUndefined();
+    expect(secrets.digestBytes(digest.slice(0, 62))).toBeUndefined();
+    expect(secrets.matchesDigest('', secrets.digestBytes(''))).toBe(false);
 
     // Resource-server credentials are checked through the constant-time comparison, not `===`.
     const store = openStore('sqlite::memory:');
     await store.migrate();
     const service = new ResourceServerService(store);
     const { secret } = await service.create('rs');
-    vi.mocked(secrets.digestsEqual).mockClear();
+    vi.mocked(secrets.matchesDigest).mockClear();
     expect(await service.authenticate(secret)).toMatchObject({ name: 'rs' });
     expect(await service.authenticate(`${secret.split('.')[0]}.guess`)).toBeUndefined();
-    expect(vi.mocked(secrets.digestsEqual)).toHaveBeenCalledTimes(2);
+    expect(vi.mocked(secrets.matchesDigest)).toHaveBeenCalledTimes(2);
     await store.close();
   });
 });

@@ -1,0 +1,12 @@
+/**
+ * A value that is ready now or later. better-sqlite3 answers synchronously, so on SQLite a cached
+ * token verification can finish inside the request handler with no promise, microtask or await at
+ * all, the way a bare `node:http` handler does (DESIGN "Fast where it matters"); on PostgreSQL the
+ * same code waits. `await` treats both alike, so callers that are async anyway need not care.
+ */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Runs `next` on the value: at once if it is ready, once it resolves if it is a promise. */
+export function after<T, U>(value: MaybePromise<T>, next: (ready: T) => MaybePromise<U>): MaybePromise<U> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
