@@ -5,14 +5,14 @@
  * close the store (SECURITY R2).
  */
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { getRequestListener } from '@hono/node-server';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createFastPath } from './http/fast-path.js';
-import { requestDone } from './http/metrics.js';
+import { RoutedRequest, requestDone, TimedResponse } from './http/metrics.js';
 import { createServices, type ServiceOverrides, type Services } from './services.js';
 import { purgeExpired } from './store/purge.js';
 
@@ -54,18 +54,22 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   // R2: responses not yet started when the drain begins must still say `Connection: close`.
   const inFlight = new Set<ServerResponse>();
   let draining = false;
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    // Node then sends `Connection: close` and ends the socket after this answer: both paths below.
-    if (draining) res.shouldKeepAlive = false;
-    inFlight.add(res);
-    // Every request, fast path or Hono, is counted here and only here (src/http/metrics.ts).
-    const started = performance.now();
-    res.once('close', () => {
-      inFlight.delete(res);
-      requestDone(services.events, req, res, started);
-    });
-    if (!fastPath(req, res)) void honoListener(req, res);
-  });
+  // Every request, fast path or Hono, is counted here and only here (src/http/metrics.ts). One
+  // listener function for all responses: no closure is made per request.
+  function onResponseClose(this: TimedResponse) {
+    inFlight.delete(this);
+    requestDone(services.events, this.req, this, this.startedAt);
+  }
+  const server = createServer(
+    { IncomingMessage: RoutedRequest, ServerResponse: TimedResponse },
+    (req: RoutedRequest, res: TimedResponse) => {
+      // Node then sends `Connection: close` and ends the socket after this answer: both paths below.
+      if (draining) res.shouldKeepAlive = false;
+      inFlight.add(res);
+      res.on('close', onResponseClose);
+      if (!fastPath(req, res)) void honoListener(req, res);
+    },
+  );
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
