@@ -14,10 +14,20 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const CONTROL_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 
 /**
+ * One `name=value` pair of unreserved characters (RFC 3986 §2.3), such as an introspection body
+ * `token=…`: nothing in it decodes to anything else, so it needs no URLSearchParams.
+ */
+const PLAIN_PAIR = /^([\w.~-]+)=([\w.~-]*)$/;
+
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
+/**
  * Parses form parameters, refusing repeats and control characters. `multiline` names fields whose
  * value is text a person pasted (a signed PGP message), where tabs and line breaks are allowed.
  */
-export function parseParams(text: string, multiline: ReadonlySet<string> = new Set()): Params {
+export function parseParams(text: string, multiline: ReadonlySet<string> = NO_FIELDS): Params {
+  const plain = PLAIN_PAIR.exec(text);
+  if (plain) return new Map([[plain[1] as string, plain[2] as string]]);
   const params = new Map<string, string>();
   for (const [key, value] of new URLSearchParams(text)) {
     if (params.has(key))
