@@ -143,10 +143,10 @@ interface FastHeaders {
 }
 
 /**
- * Reads the few headers the fast path needs from `rawHeaders`, so node never builds the whole
- * `req.headers` object for these requests (it does that lazily, on first use). A repeated header
- * is joined with ", ", as the Fetch API's Headers join it, so the Hono routes and this path see
- * the same value (two Authorization headers are then no bearer token at all).
+ * Reads the few headers the fast path needs from `rawHeaders`, so it sees them exactly as the Hono
+ * routes do: a repeated header is joined with ", ", as the Fetch API's Headers join it (node's
+ * `req.headers` keeps only the first Authorization instead), so two Authorization headers are no
+ * bearer token on either path.
  */
 function readHeaders(raw: readonly string[]): FastHeaders {
   const found: FastHeaders = {};
