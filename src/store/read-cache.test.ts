@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -69,16 +69,42 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
     await store.close();
   });
 
-  it('reads the WAL-index header of a database file, and falls back to PRAGMA data_version in memory', () => {
+  it("D4: a database opened through a symbolic link watches the real file's WAL index", async () => {
+    const file = join(dir, 'real.db');
+    const link = join(dir, 'link.db');
+    symlinkSync(file, link);
+    // A leftover -shm beside the link is not the one SQLite uses: it must not be read.
+    writeFileSync(`${link}-shm`, Buffer.alloc(32_768));
+    const store = openStore(`sqlite:${link}`);
+    await store.migrate();
+    await store.db.insertInto('settings').values({ key: 'k', value: 'one' }).execute();
+    const read = async () =>
+      (await store.hotQuery<{ value: string }>('read_setting', READ, ['k'], { cached: true }))?.value;
+    expect(await read()).toBe('one');
+    const other = new SQLite(file);
+    other.prepare('UPDATE settings SET value = ? WHERE key = ?').run('two', 'k');
+    expect(await read()).toBe('two');
+    other.close();
+    await store.close();
+  });
+
+  it('reads the WAL-index header of a WAL database file, and PRAGMA data_version otherwise', () => {
     const file = join(dir, 'watch.db');
     const onDisk = new SQLite(file);
     onDisk.pragma('journal_mode = WAL');
     const inMemory = new SQLite(':memory:');
-    const caches = [new SqliteReadCache(onDisk, file), new SqliteReadCache(inMemory, undefined)];
-    expect(caches.map((cache) => cache.watching)).toEqual(['wal-index', 'data_version']);
+    // Not in WAL mode: a -shm file lying beside it is no one's, and is not read.
+    const rollbackFile = join(dir, 'rollback.db');
+    const rollback = new SQLite(rollbackFile);
+    writeFileSync(`${rollbackFile}-shm`, Buffer.alloc(32_768));
+    const caches = [
+      new SqliteReadCache(onDisk, file),
+      new SqliteReadCache(inMemory, undefined),
+      new SqliteReadCache(rollback, rollbackFile),
+    ];
+    expect(caches.map((cache) => cache.watching)).toEqual(['wal-index', 'data_version', 'data_version']);
     for (const cache of caches) cache.close();
-    onDisk.close();
-    inMemory.close();
+    for (const db of [onDisk, inMemory, rollback]) db.close();
   });
 
   it('does not cache missing rows, and reads without `cached` always go to the database', async () => {

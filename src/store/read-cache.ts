@@ -20,7 +20,7 @@
  * never served after it. PostgreSQL has no such cheap local signal, so its hot reads always go to
  * the database.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import type {
   KyselyPlugin,
@@ -71,12 +71,13 @@ function dataVersionWatch(raw: SqliteDatabase): OtherWrites {
  * https://sqlite.org/walformat.html#the_wal_index_header), and the committing connection writes
  * both of its copies before the commit returns. So a commit that finished before a request arrived
  * shows here as a changed header; a header caught mid-rewrite (the copies differ) counts as a
- * change. Undefined when there is no such file (an in-memory database, or not WAL mode).
+ * change. SQLite names the file after the database's real path, symbolic links resolved, and so
+ * does this. Undefined when there is no such file (an in-memory database, or not WAL mode).
  */
 function walIndexWatch(file: string): OtherWrites | undefined {
   let fd: number;
   try {
-    fd = openSync(`${file}-shm`, 'r');
+    fd = openSync(`${realpathSync(file)}-shm`, 'r');
   } catch {
     return undefined;
   }
@@ -125,7 +126,8 @@ export class SqliteReadCache {
   ) {
     // The pragma's read transaction also creates the `-shm` file, which SQLite makes lazily.
     const pragma = dataVersionWatch(raw);
-    this.otherWrites = (file === undefined ? undefined : walIndexWatch(file)) ?? pragma;
+    const wal = file !== undefined && raw.pragma('journal_mode', { simple: true }) === 'wal';
+    this.otherWrites = (wal ? walIndexWatch(file) : undefined) ?? pragma;
   }
 
   /**
