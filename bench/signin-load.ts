@@ -12,9 +12,11 @@
  * hosts at a fixture server in this process. `tsx bench/signin-load.ts` runs this case alone.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -82,7 +84,28 @@ async function startLatchkey(
   return { ...info, child };
 }
 
-async function verificationRps(url: string, tokens: string[]): Promise<number> {
+/** CPU seconds a process has used so far (utime + stime), from /proc; NaN where there is none. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Verification {
+  rps: number;
+  /** Share of one core each side used during the measured run: who was the bottleneck. */
+  serverCpu: number;
+  loadCpu: number;
+}
+
+async function verificationRps(
+  url: string,
+  tokens: string[],
+  pid: number | undefined,
+): Promise<Verification> {
   const options: autocannon.Options = {
     url,
     connections: CONNECTIONS,
@@ -93,13 +116,22 @@ async function verificationRps(url: string, tokens: string[]): Promise<number> {
     })),
   };
   await autocannon({ ...options, duration: 2 });
+  const server = cpuSeconds(pid);
+  const load = process.cpuUsage();
+  const started = performance.now();
   const result = await autocannon({ ...options, duration: DURATION });
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(load);
   if (result.errors + result.non2xx + result.timeouts > 0) {
     throw new Error(
       `verification had ${result.errors} errors, ${result.non2xx} non-2xx, ${result.timeouts} timeouts`,
     );
   }
-  return result.requests.average;
+  return {
+    rps: result.requests.average,
+    serverCpu: (cpuSeconds(pid) - server) / seconds,
+    loadCpu: (used.user + used.system) / 1e6 / seconds,
+  };
 }
 
 interface LoadStats {
@@ -154,6 +186,8 @@ function signInLoad(base: string, address: (n: number) => string) {
   };
 }
 
+const percent = (share: number) => (Number.isFinite(share) ? `${Math.round(share * 100)} %` : '-');
+
 export interface SignInLoadResult {
   table: string;
   worstRatio: number;
@@ -163,9 +197,10 @@ export async function benchSignInLoad(): Promise<SignInLoadResult> {
   const sites = await startSites();
   const rules = ['app.test', 'big.test'].map((host) => `${host}=127.0.0.1:${sites.port}`).join(',');
   const latchkey = await startLatchkey(rules);
-  const rows: Array<{ name: string; rps: number; stats?: LoadStats; mb?: number }> = [];
+  const rows: Array<{ name: string; run: Verification; stats?: LoadStats; mb?: number }> = [];
+  const pid = latchkey.child.pid;
   try {
-    rows.push({ name: 'GET /token alone', rps: await verificationRps(latchkey.url, latchkey.tokens) });
+    rows.push({ name: 'GET /token alone', run: await verificationRps(latchkey.url, latchkey.tokens, pid) });
     const loads: Array<[string, (n: number) => string]> = [
       [
         'with 20 sign-ins in flight, each from its own address (body cap)',
@@ -178,16 +213,16 @@ export async function benchSignInLoad(): Promise<SignInLoadResult> {
       const load = signInLoad(latchkey.url, address);
       // Let the sign-ins reach the big site before measuring.
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      const rps = await verificationRps(latchkey.url, latchkey.tokens);
+      const run = await verificationRps(latchkey.url, latchkey.tokens, pid);
       await load.stop();
-      rows.push({ name, rps, stats: load.stats, mb: (sites.bytesServed() - before) / 1e6 });
+      rows.push({ name, run, stats: load.stats, mb: (sites.bytesServed() - before) / 1e6 });
     }
   } finally {
     latchkey.child.kill();
     await sites.close();
   }
-  const alone = rows[0]?.rps ?? Number.NaN;
-  const ratios = rows.slice(1).map((r) => r.rps / alone);
+  const alone = rows[0]?.run.rps ?? Number.NaN;
+  const ratios = rows.slice(1).map((r) => r.run.rps / alone);
   const worstRatio = Math.min(...ratios);
   const lines = [
     `Latchkey under sign-in load (SECURITY R4) — ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, load average ${loadavg()
@@ -195,13 +230,16 @@ export async function benchSignInLoad(): Promise<SignInLoadResult> {
       .join(' ')} at the end, Node ${process.version}`,
     `${CONNECTIONS} connections verifying, ${DURATION} s per run; the site serves ${SITE_BYTES / 1024 / 1024} MB at ~${Math.round((((CHUNK.length / PAUSE_MS) * 1000) / 1e6) * 10) / 10} MB/s per connection`,
     '',
-    '| run | verification req/s | ratio to alone | sign-ins answered | 429 in flight (R4) | 429 rate limit (R5) | MB the site sent |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r, i) =>
-      i === 0
-        ? `| ${r.name} | ${Math.round(r.rps)} | 1.00 | - | - | - | - |`
-        : `| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / alone).toFixed(2)} | ${r.stats?.finished} | ${r.stats?.busy} | ${r.stats?.rateLimited} | ${r.mb?.toFixed(1)} |`,
-    ),
+    '| run | verification req/s | ratio to alone | sign-ins answered | 429 in flight (R4) | 429 rate limit (R5) | MB the site sent | Latchkey CPU | load generator CPU |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r, i) => {
+      const cpu = `${percent(r.run.serverCpu)} | ${percent(r.run.loadCpu)}`;
+      return i === 0
+        ? `| ${r.name} | ${Math.round(r.run.rps)} | 1.00 | - | - | - | - | ${cpu} |`
+        : `| ${r.name} | ${Math.round(r.run.rps)} | ${(r.run.rps / alone).toFixed(2)} | ${r.stats?.finished} | ${r.stats?.busy} | ${r.stats?.rateLimited} | ${r.mb?.toFixed(1)} | ${cpu} |`;
+    }),
+    '',
+    'CPU is the share of one core used during the measured run: Latchkey, and this process (autocannon, the site and the sign-ins).',
     '',
     `target ≥ ${TARGET_RATIO.toFixed(2)}× alone: ${worstRatio >= TARGET_RATIO ? 'met' : 'NOT met'} (worst ratio ${worstRatio.toFixed(2)})`,
   ];
