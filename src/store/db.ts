@@ -18,6 +18,11 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface HotQueryOptions<Raw, Row> {
   cached?: boolean;
+  /**
+   * With `cached`: every table the rows depend on. This process's writes to other tables then
+   * leave the cached rows be (store/read-cache.ts); without it, every write counts.
+   */
+  tables?: readonly string[];
   map?: (raw: Raw) => Row;
 }
 
@@ -37,7 +42,7 @@ export interface Store {
    * With `cached`, SQLite answers a repeated lookup from memory while nothing has been written
    * since (store/read-cache.ts, SECURITY D4); PostgreSQL always asks the database. `map` turns a
    * found row into what the caller keeps, once per read from the database rather than per lookup;
-   * like `text` it is fixed per `name`. The result must be treated as read-only.
+   * like `text`, it and `tables` are fixed per `name`. The result must be treated as read-only.
    *
    * SQLite answers synchronously (a value, or a thrown error); PostgreSQL with a promise.
    */
@@ -85,8 +90,9 @@ function openSqlite(path: string, databaseUrl: string): Store {
   }
   const cache = new SqliteReadCache(raw, memory ? undefined : path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [cache.plugin] });
-  const prepare: Prepare = (name, text, map) => {
+  const prepare: Prepare = (name, text, map, tables, cachedUse) => {
     const statement = raw.prepare(text);
+    if (cachedUse) cache.reads(tables);
     const read = (params: readonly unknown[]) => {
       const row = statement.get(...params);
       return row === undefined ? undefined : map(row);
@@ -167,6 +173,8 @@ type Prepare = (
   name: string,
   text: string,
   map: (raw: unknown) => unknown,
+  tables: readonly string[] | undefined,
+  cached: boolean,
 ) => (params: readonly unknown[], cached: boolean) => MaybePromise<unknown>;
 
 const asIs = (raw: unknown) => raw;
@@ -192,7 +200,8 @@ function finish(
     ) {
       let run = prepared.get(name);
       if (!run) {
-        run = prepare(name, text, (options?.map as ((raw: unknown) => unknown) | undefined) ?? asIs);
+        const map = (options?.map as ((raw: unknown) => unknown) | undefined) ?? asIs;
+        run = prepare(name, text, map, options?.tables, options?.cached === true);
         prepared.set(name, run);
       }
       return run(params, options?.cached === true) as MaybePromise<Row | undefined>;

@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { sql } from 'kysely';
+import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from './db.js';
 import { SqliteReadCache } from './read-cache.js';
+import type { Database } from './schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'latchkey-read-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,6 +106,62 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
     expect(caches.map((cache) => cache.watching)).toEqual(['wal-index', 'data_version', 'data_version']);
     for (const cache of caches) cache.close();
     for (const db of [onDisk, inMemory, rollback]) db.close();
+  });
+
+  it("D4: counts this process's writes to the tables cached queries read, and raw SQL but BEGIN/COMMIT", async () => {
+    const file = join(dir, 'tables.db');
+    const setup = openStore(`sqlite:${file}`);
+    await setup.migrate();
+    await setup.close();
+    const raw = new SQLite(file);
+    raw.pragma('journal_mode = WAL');
+    const cache = new SqliteReadCache(raw, file);
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: raw }),
+      plugins: [cache.plugin],
+    });
+    cache.reads(['settings', 'access_tokens']);
+    /** Whether running `write` (after a turn boundary) made the cache's stamp move. */
+    const bumps = async (write: () => Promise<unknown>) => {
+      await null;
+      const before = cache.current();
+      await write();
+      await null;
+      return cache.current() !== before;
+    };
+    const other = new SQLite(file);
+    // Writes that cannot change a cached row: leave it be.
+    expect(
+      await bumps(() =>
+        db.insertInto('rate_limits').values({ key: 'a', window_start: 1, hits: 1, expires_at: 9 }).execute(),
+      ),
+    ).toBe(false);
+    expect(await bumps(() => db.deleteFrom('signin_steps').execute())).toBe(false);
+    expect(await bumps(() => sql`BEGIN IMMEDIATE`.execute(db))).toBe(false);
+    expect(await bumps(() => sql`COMMIT`.execute(db))).toBe(false);
+    // Writes that can.
+    expect(await bumps(() => db.insertInto('settings').values({ key: 'x', value: '1' }).execute())).toBe(
+      true,
+    );
+    expect(await bumps(() => db.updateTable('access_tokens').set({ last_used_at: 1 }).execute())).toBe(true);
+    expect(await bumps(() => sql`DELETE FROM rate_limits`.execute(db))).toBe(true);
+    await sql`BEGIN`.execute(db);
+    expect(await bumps(() => sql`ROLLBACK`.execute(db))).toBe(true);
+    // Another connection's commit to any table counts: its effects are not known here.
+    expect(
+      await bumps(async () => other.prepare("INSERT INTO rate_limits VALUES ('c', 1, 1, 9)").run()),
+    ).toBe(true);
+    // And after one of this process's own commits, another connection's is still seen.
+    await db
+      .insertInto('rate_limits')
+      .values({ key: 'b', window_start: 1, hits: 1, expires_at: 9 })
+      .execute();
+    expect(
+      await bumps(async () => other.prepare("UPDATE rate_limits SET hits = 2 WHERE key = 'b'").run()),
+    ).toBe(true);
+    other.close();
+    cache.close();
+    await db.destroy();
   });
 
   it('does not cache missing rows, and reads without `cached` always go to the database', async () => {

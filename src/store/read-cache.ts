@@ -1,12 +1,14 @@
 /**
  * Hot reads answered from memory on SQLite, safe for SECURITY D4 ("revoked everywhere at once").
  *
- * A cached row is served only while nothing has been written to the database since it was read:
- * - writes by this process go through Kysely, and the plugin below bumps the stamp after every
- *   statement that is not a SELECT (revocations, policy changes, purges, BEGIN/COMMIT/ROLLBACK…);
- * - writes by any other connection (the CLI, a second process on the same file) are looked for
- *   once per turn of the event loop that does a cached lookup, before its first lookup (see
- *   `OtherWrites` below for how).
+ * A cached row is served only while nothing it could depend on has been written since it was read:
+ * - writes by this process go through Kysely, and the plugin below bumps the stamp before and after
+ *   every statement that may change a table a cached query reads (each cached query names its
+ *   tables; one that does not makes every write count). Raw SQL counts, except BEGIN and COMMIT;
+ *   ROLLBACK counts. So a sign-in's writes (sessions, attempts, rate limits) leave cached tokens be;
+ * - writes by any other connection (the CLI, a second process on the same file), to any table, are
+ *   looked for once per turn of the event loop that does a cached lookup, before its first lookup
+ *   (see `OtherWrites` below for how).
  *
  * Why once per turn is enough: a turn (one I/O callback and the microtasks after it) begins after
  * the bytes it handles were read from their socket, so every request answered in it arrived before
@@ -22,13 +24,15 @@
  */
 import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import type {
-  KyselyPlugin,
-  PluginTransformQueryArgs,
-  PluginTransformResultArgs,
-  QueryResult,
-  RootOperationNode,
-  UnknownRow,
+import {
+  type KyselyPlugin,
+  type OperationNode,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type QueryResult,
+  type RootOperationNode,
+  TableNode,
+  type UnknownRow,
 } from 'kysely';
 
 /** Enough for every token a busy server sees in a minute; each entry is one small row. */
@@ -69,12 +73,14 @@ function dataVersionWatch(raw: SqliteDatabase): OtherWrites {
  * The WAL-index header, read straight from the `-shm` file: one `pread`, no lock. Every commit in
  * WAL mode, by any connection, rewrites this header (its change counter, frame count and checksum;
  * https://sqlite.org/walformat.html#the_wal_index_header), and the committing connection writes
- * both of its copies before the commit returns. So a commit that finished before a request arrived
- * shows here as a changed header; a header caught mid-rewrite (the copies differ) counts as a
- * change. SQLite names the file after the database's real path, symbolic links resolved, and so
- * does this. Undefined when there is no such file (an in-memory database, or not WAL mode).
+ * both of its copies before the commit returns. So while the header is unchanged nobody has
+ * committed, and the check costs one system call. When it has changed (or is caught mid-rewrite,
+ * its copies differing), `data_version` tells whether the commit was another connection's: this
+ * process's own writes are counted by the plugin instead, table by table.
+ * SQLite names the file after the database's real path, symbolic links resolved, and so does this.
+ * Undefined when there is no such file (an in-memory database, or not WAL mode).
  */
-function walIndexWatch(file: string): OtherWrites | undefined {
+function walIndexWatch(file: string, exact: OtherWrites): OtherWrites | undefined {
   let fd: number;
   try {
     fd = openSync(`${realpathSync(file)}-shm`, 'r');
@@ -94,14 +100,17 @@ function walIndexWatch(file: string): OtherWrites | undefined {
   return {
     kind: 'wal-index',
     happened() {
-      if (!read() || !first.equals(second)) return true;
-      if (first.equals(last)) return false;
-      first.copy(last);
-      return true;
+      const whole = read() && first.equals(second);
+      if (whole && first.equals(last)) return false;
+      if (whole) first.copy(last);
+      return exact.happened();
     },
     close: () => closeSync(fd),
   };
 }
+
+/** Statements that change no rows by themselves (ROLLBACK does: it is not here). */
+const TRANSACTION_START_OR_COMMIT = /^\s*(BEGIN|COMMIT|END)\b[^;]*$/i;
 
 /** Each of the two copies of the WAL-index header at the start of the `-shm` file is 48 bytes. */
 const WAL_INDEX_HEADER_BYTES = 48;
@@ -114,6 +123,8 @@ export class SqliteReadCache {
   private readonly tables = new Map<string, Map<string, Entry>>();
   private size = 0;
   private readonly writes = new WeakSet<object>();
+  /** What the cached queries read; `all` once one did not say. */
+  private readTables: Set<string> | 'all' = new Set();
   private readonly endTurn = () => {
     this.checkedThisTurn = false;
   };
@@ -127,7 +138,7 @@ export class SqliteReadCache {
     // The pragma's read transaction also creates the `-shm` file, which SQLite makes lazily.
     const pragma = dataVersionWatch(raw);
     const wal = file !== undefined && raw.pragma('journal_mode', { simple: true }) === 'wal';
-    this.otherWrites = (wal ? walIndexWatch(file) : undefined) ?? pragma;
+    this.otherWrites = (wal ? walIndexWatch(file, pragma) : undefined) ?? pragma;
   }
 
   /**
@@ -163,6 +174,15 @@ export class SqliteReadCache {
     this.size++;
   }
 
+  /**
+   * Declares the tables a cached query reads (every table its rows depend on, foreign-key parents
+   * included); undefined means any table.
+   */
+  reads(tables: readonly string[] | undefined): void {
+    if (tables === undefined) this.readTables = 'all';
+    else if (this.readTables !== 'all') for (const table of tables) this.readTables.add(table);
+  }
+
   /** How other connections' writes are noticed (tests, diagnostics). */
   get watching(): OtherWrites['kind'] {
     return this.otherWrites.kind;
@@ -192,10 +212,37 @@ export class SqliteReadCache {
     }
   }
 
-  /** The Kysely plugin that bumps the stamp before and after every statement that is not a SELECT. */
+  /**
+   * Whether a statement of this process may change rows a cached query reads. Anything it cannot
+   * tell is counted: raw SQL other than BEGIN/COMMIT, CTEs (a WITH clause may write), aliased or
+   * unusual targets, schema changes.
+   */
+  private mayChangeCachedRows(node: RootOperationNode): boolean {
+    switch (node.kind) {
+      case 'SelectQueryNode':
+        return node.with !== undefined;
+      case 'RawNode':
+        return !TRANSACTION_START_OR_COMMIT.test(node.sqlFragments.join(' '));
+      case 'InsertQueryNode':
+        return node.with !== undefined || this.mayRead(node.into);
+      case 'UpdateQueryNode':
+        return node.with !== undefined || this.mayRead(node.table);
+      case 'DeleteQueryNode':
+        return node.with !== undefined || node.from.froms.some((from) => this.mayRead(from));
+      default:
+        return true;
+    }
+  }
+
+  private mayRead(target: OperationNode | undefined): boolean {
+    if (this.readTables === 'all' || target === undefined || !TableNode.is(target)) return true;
+    return this.readTables.has(target.table.identifier.name);
+  }
+
+  /** The Kysely plugin that bumps the stamp before and after every statement that may change cached rows. */
   readonly plugin: KyselyPlugin = {
     transformQuery: (args: PluginTransformQueryArgs): RootOperationNode => {
-      if (args.node.kind !== 'SelectQueryNode') {
+      if (this.mayChangeCachedRows(args.node)) {
         this.writes.add(args.queryId);
         this.stamp++;
       }

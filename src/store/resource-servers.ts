@@ -73,5 +73,9 @@ export function findResourceServerCredential(
   store: Store,
   id: string,
 ): MaybePromise<Readonly<ResourceServerCredential> | undefined> {
-  return store.hotQuery('resource_server_by_id', CREDENTIAL_BY_ID, [id], { cached: true, map: toCredential });
+  return store.hotQuery('resource_server_by_id', CREDENTIAL_BY_ID, [id], {
+    cached: true,
+    tables: ['resource_servers'],
+    map: toCredential,
+  });
 }

@@ -131,7 +131,12 @@ export function findAccessTokenByHash(
   store: Store,
   tokenHash: string,
 ): MaybePromise<Readonly<FoundAccessToken> | undefined> {
-  return store.hotQuery('access_token_by_hash', TOKEN_BY_HASH, [tokenHash], { cached: true, map: toFound });
+  return store.hotQuery('access_token_by_hash', TOKEN_BY_HASH, [tokenHash], {
+    cached: true,
+    // `grants` too: its rows are the tokens' foreign-key parents.
+    tables: ['access_tokens', 'settings', 'grants'],
+    map: toFound,
+  });
 }
 
 /** Records use at most once per `granularity` seconds, keeping verification mostly read-only. */
