@@ -164,6 +164,33 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
     await db.destroy();
   });
 
+  it("the schema has no triggers and no cascading foreign keys, which cached queries' `tables` assume", async () => {
+    // A write to one table can then change no other: if a migration adds a trigger or an ON DELETE
+    // CASCADE, the `tables` of the hot queries (store/tokens.ts, store/resource-servers.ts) must
+    // name what it reaches, and this test must be changed with them.
+    const file = join(dir, 'schema.db');
+    const store = openStore(`sqlite:${file}`);
+    await store.migrate();
+    await store.close();
+    const raw = new SQLite(file, { readonly: true });
+    expect(raw.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all()).toEqual([]);
+    const tables = raw
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+      .pluck()
+      .all() as string[];
+    const actions = tables.flatMap((table) =>
+      (
+        raw.prepare(`PRAGMA foreign_key_list(${JSON.stringify(table)})`).all() as Array<{
+          on_delete: string;
+          on_update: string;
+        }>
+      ).flatMap((key) => [key.on_delete, key.on_update]),
+    );
+    expect(actions.length).toBeGreaterThan(0);
+    expect(new Set(actions)).toEqual(new Set(['NO ACTION']));
+    raw.close();
+  });
+
   it('does not cache missing rows, and reads without `cached` always go to the database', async () => {
     const store = openStore(`sqlite:${join(dir, 'plain.db')}`);
     await store.migrate();
