@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import { InvalidRequest } from '../indieauth/errors.js';
+import { mediaType } from '../net/media-type.js';
 
 export type Params = ReadonlyMap<string, string>;
 
@@ -45,7 +46,7 @@ export const MAX_FORM_BYTES = 64 * 1024;
 
 /** Reads the request body as form parameters; JSON bodies are accepted too, for convenience. */
 export async function readForm(c: Context): Promise<Params> {
-  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const type = mediaType(c.req.header('content-type'));
   const text = await readBody(c);
   if (type === 'application/json') return parseJsonParams(text);
   if (type !== '' && type !== 'application/x-www-form-urlencoded') {

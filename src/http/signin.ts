@@ -11,6 +11,7 @@ import type { Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { InvalidRequest } from '../indieauth/errors.js';
 import { describeScope } from '../indieauth/scopes.js';
+import { mediaType } from '../net/media-type.js';
 import type { Services } from '../services.js';
 import type { Screen, SessionHandle } from '../signin/service.js';
 import {
@@ -38,8 +39,7 @@ export type PageForm = { ok: true; params: Params } | { ok: false; reason: strin
 
 /** A browser form, parsed by the same strict rules as the OAuth endpoints (SECURITY A6), at most 64 KiB. */
 export async function readPageForm(c: Context, multiline?: ReadonlySet<string>): Promise<PageForm> {
-  const type = (c.req.header('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/x-www-form-urlencoded')
+  if (mediaType(c.req.header('content-type')) !== 'application/x-www-form-urlencoded')
     return { ok: false, reason: 'The form was not sent as a form.' };
   if (Number(c.req.header('content-length') ?? 0) > MAX_FORM_BYTES)
     return { ok: false, reason: 'The form is too large.' };

@@ -11,6 +11,7 @@
 import * as z from 'zod/mini';
 import type { Logger } from '../log.js';
 import { isHtmlContentType, type Mf2Item, parseLinks } from '../net/links.js';
+import { mediaType } from '../net/media-type.js';
 import { FetchError, type Fetcher, type FetchResult, LIMITS } from '../net/types.js';
 import { findCachedClientInfo, putCachedClientInfo } from '../store/clients.js';
 import type { Store } from '../store/db.js';
@@ -293,7 +294,7 @@ function stripUndefined(info: z.infer<typeof cachedSchema>): ClientInfo {
 }
 
 function isJsonContentType(contentType: string | null): boolean {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const type = mediaType(contentType);
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 

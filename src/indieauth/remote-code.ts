@@ -11,6 +11,7 @@
  * and the attacker's own token endpoint could make the attacker's endpoint vouch for the victim.
  */
 import * as z from 'zod/mini';
+import { mediaType } from '../net/media-type.js';
 import { FetchError, type Fetcher, LIMITS } from '../net/types.js';
 import type { SiteDiscovery } from './discovery.js';
 import { validateProfileUrl } from './urls.js';
@@ -113,7 +114,7 @@ export async function redeemRemoteCode(
     const why = error instanceof FetchError ? error.message : 'the request failed';
     throw new RemoteCodeError(`Could not redeem the code at ${endpoint}: ${why}.`);
   }
-  const contentType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const contentType = mediaType(response.headers.get('content-type'));
   const body = readBody(contentType, response.body);
   if (response.status < 200 || response.status > 299) {
     const remote = z.object({ error: z.string() }).safeParse(body);

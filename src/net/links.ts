@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type LinkHeader from 'http-link-header';
 import type { mf2 } from 'microformats-parser';
+import { mediaType } from './media-type.js';
 
 /**
  * The HTML and Link-header parsers (~40 ms and ~12 MB with parse5) are required by the first
@@ -75,7 +76,7 @@ const BASE_REL = 'latchkey-base';
 
 /** HTML media types (SECURITY G7). A missing Content-Type is not HTML. */
 export function isHtmlContentType(contentType: string | null | undefined): boolean {
-  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+  const type = mediaType(contentType);
   return type === 'text/html' || type === 'application/xhtml+xml';
 }
 
