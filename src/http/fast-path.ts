@@ -11,6 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthError } from '../indieauth/errors.js';
 import { after, type MaybePromise } from '../maybe-promise.js';
+import { mediaType } from '../net/media-type.js';
 import type { Services } from '../services.js';
 import { isClientDisconnect } from './disconnect.js';
 import { MAX_FORM_BYTES, parseParams } from './form.js';
@@ -114,9 +115,8 @@ export function createFastPath(services: Services): FastPath {
       return true;
     }
     const length = Number(headers.contentLength);
-    const type = headers.contentType?.split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/x-www-form-urlencoded' || !(length >= 0 && length <= MAX_FORM_BYTES))
-      return false;
+    const form = mediaType(headers.contentType) === 'application/x-www-form-urlencoded';
+    if (!form || !(length >= 0 && length <= MAX_FORM_BYTES)) return false;
     setRoute(req, '/introspect');
     readSmallBody(
       req,
@@ -150,30 +150,22 @@ interface FastHeaders {
  */
 function readHeaders(raw: readonly string[]): FastHeaders {
   const found: FastHeaders = {};
-  const add = (key: keyof FastHeaders, value: string) => {
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = FAST_HEADERS.get((raw[i] as string).toLowerCase());
+    if (key === undefined) continue;
+    const value = raw[i + 1] as string;
     const seen = found[key];
     found[key] = seen === undefined ? value : `${seen}, ${value}`;
-  };
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string;
-    const value = raw[i + 1] as string;
-    switch (name.length) {
-      case 6:
-        if (name.toLowerCase() === 'accept') add('accept', value);
-        break;
-      case 12:
-        if (name.toLowerCase() === 'content-type') add('contentType', value);
-        break;
-      case 13:
-        if (name.toLowerCase() === 'authorization') add('authorization', value);
-        break;
-      case 14:
-        if (name.toLowerCase() === 'content-length') add('contentLength', value);
-        break;
-    }
   }
   return found;
 }
+
+const FAST_HEADERS = new Map<string, keyof FastHeaders>([
+  ['accept', 'accept'],
+  ['authorization', 'authorization'],
+  ['content-type', 'contentType'],
+  ['content-length', 'contentLength'],
+]);
 
 /**
  * Hands `done` a body whose Content-Length is known and small, never reading more than that.
