@@ -23,6 +23,12 @@ export interface HotQueryOptions<Raw, Row> {
    * leave the cached rows be (store/read-cache.ts); without it, every write counts.
    */
   tables?: readonly string[];
+  /**
+   * With `cached`: `table.column`s the caller never decides from (`last_used_at` bookkeeping). An
+   * update by this process that sets only these leaves the cached rows be, so in a cached row
+   * they may be older than in the database (tokens/last-used.ts).
+   */
+  untracked?: readonly string[];
   map?: (raw: Raw) => Row;
 }
 
@@ -42,7 +48,8 @@ export interface Store {
    * With `cached`, SQLite answers a repeated lookup from memory while nothing has been written
    * since (store/read-cache.ts, SECURITY D4); PostgreSQL always asks the database. `map` turns a
    * found row into what the caller keeps, once per read from the database rather than per lookup;
-   * like `text`, it and `tables` are fixed per `name`. The result must be treated as read-only.
+   * like `text`, it, `tables` and `untracked` are fixed per `name`. The result must be treated as
+   * read-only.
    *
    * SQLite answers synchronously (a value, or a thrown error); PostgreSQL with a promise.
    */
@@ -90,9 +97,9 @@ function openSqlite(path: string, databaseUrl: string): Store {
   }
   const cache = new SqliteReadCache(raw, memory ? undefined : path);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [cache.plugin] });
-  const prepare: Prepare = (name, text, map, tables, cachedUse) => {
+  const prepare: Prepare = (name, text, map, options) => {
     const statement = raw.prepare(text);
-    if (cachedUse) cache.reads(tables);
+    if (options?.cached) cache.reads(options.tables, options.untracked);
     const read = (params: readonly unknown[]) => {
       const row = statement.get(...params);
       return row === undefined ? undefined : map(row);
@@ -173,8 +180,7 @@ type Prepare = (
   name: string,
   text: string,
   map: (raw: unknown) => unknown,
-  tables: readonly string[] | undefined,
-  cached: boolean,
+  options: HotQueryOptions<unknown, unknown> | undefined,
 ) => (params: readonly unknown[], cached: boolean) => MaybePromise<unknown>;
 
 const asIs = (raw: unknown) => raw;
@@ -201,7 +207,7 @@ function finish(
       let run = prepared.get(name);
       if (!run) {
         const map = (options?.map as ((raw: unknown) => unknown) | undefined) ?? asIs;
-        run = prepare(name, text, map, options?.tables, options?.cached === true);
+        run = prepare(name, text, map, options as HotQueryOptions<unknown, unknown> | undefined);
         prepared.set(name, run);
       }
       return run(params, options?.cached === true) as MaybePromise<Row | undefined>;

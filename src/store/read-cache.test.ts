@@ -144,6 +144,9 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
       true,
     );
     expect(await bumps(() => db.updateTable('access_tokens').set({ last_used_at: 1 }).execute())).toBe(true);
+    // A column is untracked only if every cached query reading its table says so.
+    cache.reads(['access_tokens'], ['access_tokens.last_used_at', 'settings.value']);
+    expect(await bumps(() => db.updateTable('access_tokens').set({ last_used_at: 2 }).execute())).toBe(true);
     expect(await bumps(() => sql`DELETE FROM rate_limits`.execute(db))).toBe(true);
     await sql`BEGIN`.execute(db);
     expect(await bumps(() => sql`ROLLBACK`.execute(db))).toBe(true);
@@ -189,6 +192,54 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
     expect(actions.length).toBeGreaterThan(0);
     expect(new Set(actions)).toEqual(new Set(['NO ACTION']));
     raw.close();
+  });
+
+  it('D4: an update that sets only untracked columns leaves cached rows be; any other column counts', async () => {
+    const file = join(dir, 'untracked.db');
+    const setup = openStore(`sqlite:${file}`);
+    await setup.migrate();
+    await setup.db
+      .insertInto('resource_servers')
+      .values({ id: 'rs', name: 'rs', secret_hash: 'h', created_at: 1, last_used_at: null })
+      .execute();
+    await setup.close();
+    const raw = new SQLite(file);
+    raw.pragma('journal_mode = WAL');
+    const cache = new SqliteReadCache(raw, file);
+    const db = new Kysely<Database>({
+      dialect: new SqliteDialect({ database: raw }),
+      plugins: [cache.plugin],
+    });
+    cache.reads(['resource_servers', 'access_tokens'], ['resource_servers.last_used_at']);
+    const bumps = async (write: () => Promise<unknown>) => {
+      await null;
+      const before = cache.current();
+      await write();
+      await null;
+      return cache.current() !== before;
+    };
+    const touch = () => db.updateTable('resource_servers').set({ last_used_at: 5 }).where('id', '=', 'rs');
+    expect(await bumps(() => touch().execute())).toBe(false);
+    // The same column of another table is tracked.
+    expect(await bumps(() => db.updateTable('access_tokens').set({ last_used_at: 5 }).execute())).toBe(true);
+    expect(await bumps(() => db.updateTable('resource_servers').set({ secret_hash: 'g' }).execute())).toBe(
+      true,
+    );
+    expect(
+      await bumps(() => db.updateTable('resource_servers').set({ last_used_at: 6, name: 'x' }).execute()),
+    ).toBe(true);
+    expect(await bumps(() => sql`UPDATE resource_servers SET last_used_at = 7`.execute(db))).toBe(true);
+    // Another connection's touch counts: what it changed is not known here.
+    const other = new SQLite(file);
+    expect(await bumps(async () => other.prepare('UPDATE resource_servers SET last_used_at = 8').run())).toBe(
+      true,
+    );
+    other.close();
+    // A second cached reader of the table that does not declare the column makes it count again.
+    cache.reads(['resource_servers']);
+    expect(await bumps(() => touch().execute())).toBe(true);
+    cache.close();
+    await db.destroy();
   });
 
   it('does not cache missing rows, and reads without `cached` always go to the database', async () => {

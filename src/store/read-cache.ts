@@ -5,7 +5,8 @@
  * - writes by this process go through Kysely, and the plugin below bumps the stamp before and after
  *   every statement that may change a table a cached query reads (each cached query names its
  *   tables; one that does not makes every write count). Raw SQL counts, except BEGIN and COMMIT;
- *   ROLLBACK counts. So a sign-in's writes (sessions, attempts, rate limits) leave cached tokens be;
+ *   ROLLBACK counts. So a sign-in's writes (sessions, attempts, rate limits) leave cached tokens be,
+ *   and so does a `last_used_at` touch, which the cached queries declare `untracked`;
  * - writes by any other connection (the CLI, a second process on the same file), to any table, are
  *   looked for once per turn of the event loop that does a cached lookup, before its first lookup
  *   (see `OtherWrites` below for how).
@@ -25,6 +26,7 @@
 import { closeSync, openSync, readSync, realpathSync } from 'node:fs';
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import {
+  ColumnNode,
   type KyselyPlugin,
   type OperationNode,
   type PluginTransformQueryArgs,
@@ -33,6 +35,7 @@ import {
   type RootOperationNode,
   TableNode,
   type UnknownRow,
+  type UpdateQueryNode,
 } from 'kysely';
 
 /** Enough for every token a busy server sees in a minute; each entry is one small row. */
@@ -125,6 +128,8 @@ export class SqliteReadCache {
   private readonly writes = new WeakSet<object>();
   /** What the cached queries read; `all` once one did not say. */
   private readTables: Set<string> | 'all' = new Set();
+  /** Per read table, the columns that every cached query reading it declared untracked. */
+  private readonly untracked = new Map<string, ReadonlySet<string>>();
   private readonly endTurn = () => {
     this.checkedThisTurn = false;
   };
@@ -176,11 +181,20 @@ export class SqliteReadCache {
 
   /**
    * Declares the tables a cached query reads (every table its rows depend on, foreign-key parents
-   * included); undefined means any table.
+   * included; undefined means any table), and the `table.column`s it never decides from. An update
+   * that sets only columns every cached reader of its table declared untracked is not counted.
    */
-  reads(tables: readonly string[] | undefined): void {
+  reads(tables: readonly string[] | undefined, untracked: readonly string[] = []): void {
     if (tables === undefined) this.readTables = 'all';
-    else if (this.readTables !== 'all') for (const table of tables) this.readTables.add(table);
+    if (this.readTables === 'all') return;
+    for (const table of tables ?? []) {
+      const mine = new Set(
+        untracked.filter((c) => c.startsWith(`${table}.`)).map((c) => c.slice(table.length + 1)),
+      );
+      const others = this.readTables.has(table) ? (this.untracked.get(table) ?? new Set()) : mine;
+      this.untracked.set(table, new Set([...mine].filter((column) => others.has(column))));
+      this.readTables.add(table);
+    }
   }
 
   /** How other connections' writes are noticed (tests, diagnostics). */
@@ -226,12 +240,24 @@ export class SqliteReadCache {
       case 'InsertQueryNode':
         return node.with !== undefined || this.mayRead(node.into);
       case 'UpdateQueryNode':
-        return node.with !== undefined || this.mayRead(node.table);
+        return node.with !== undefined || (this.mayRead(node.table) && !this.setsOnlyUntracked(node));
       case 'DeleteQueryNode':
         return node.with !== undefined || node.from.froms.some((from) => this.mayRead(from));
       default:
         return true;
     }
+  }
+
+  /** `UPDATE t SET <untracked columns only> WHERE …`, with nothing joined that could be written. */
+  private setsOnlyUntracked(node: UpdateQueryNode): boolean {
+    const { table, updates } = node;
+    if (table === undefined || !TableNode.is(table) || table.table.schema !== undefined) return false;
+    if (node.from !== undefined || node.joins !== undefined || !updates?.length) return false;
+    const untracked = this.untracked.get(table.table.identifier.name);
+    return (
+      untracked !== undefined &&
+      updates.every(({ column }) => ColumnNode.is(column) && untracked.has(column.column.name))
+    );
   }
 
   private mayRead(target: OperationNode | undefined): boolean {

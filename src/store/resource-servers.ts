@@ -76,6 +76,7 @@ export function findResourceServerCredential(
   return store.hotQuery('resource_server_by_id', CREDENTIAL_BY_ID, [id], {
     cached: true,
     tables: ['resource_servers'],
+    untracked: ['resource_servers.last_used_at'],
     map: toCredential,
   });
 }

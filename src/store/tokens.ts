@@ -135,6 +135,7 @@ export function findAccessTokenByHash(
     cached: true,
     // `grants` too: its rows are the tokens' foreign-key parents.
     tables: ['access_tokens', 'settings', 'grants'],
+    untracked: ['access_tokens.last_used_at'],
     map: toFound,
   });
 }

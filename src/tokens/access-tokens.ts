@@ -16,15 +16,8 @@ import {
   revokeAccessToken,
   touchAccessToken,
 } from '../store/tokens.js';
+import { LastUsedLedger } from './last-used.js';
 import { randomId, randomToken, sha256 } from './secrets.js';
-
-/**
- * `last_used_at` is written at most once a minute per credential, so verification and
- * introspection stay read-mostly on the hot path.
- */
-export function isTouchDue(lastUsedAt: number | null, at: number): boolean {
-  return lastUsedAt === null || lastUsedAt <= at - 60;
-}
 
 export interface NewGrant {
   /** Chosen by the caller when other rows must name the grant before it exists. */
@@ -75,6 +68,8 @@ export class AccessTokenService {
   private readonly policy: ClientPolicy;
   private readonly clock: () => number;
   private readonly events: Events | undefined;
+  /** This process's `last_used_at` writes; cached rows may hold an older value (tokens/last-used.ts). */
+  private readonly lastUsed = new LastUsedLedger();
 
   constructor(options: AccessTokenServiceOptions) {
     this.events = options.events;
@@ -159,8 +154,14 @@ export class AccessTokenService {
           issuedAt: row.createdAt,
           expiresAt: row.expiresAt,
         };
-        if (!isTouchDue(row.lastUsedAt, at)) return active;
-        return touchAccessToken(this.store.db, row.id, at).then(() => active);
+        if (!this.lastUsed.claim(row.id, row.lastUsedAt, at)) return active;
+        return touchAccessToken(this.store.db, row.id, at).then(
+          () => active,
+          (error: unknown) => {
+            this.lastUsed.forget(row.id);
+            throw error;
+          },
+        );
       });
     });
   }

@@ -13,10 +13,12 @@ import {
   type ResourceServer,
   touchResourceServer,
 } from '../store/resource-servers.js';
-import { isTouchDue } from './access-tokens.js';
+import { LastUsedLedger } from './last-used.js';
 import { matchesDigest, randomId, randomToken, sha256 } from './secrets.js';
 
 export class ResourceServerService {
+  private readonly lastUsed = new LastUsedLedger();
+
   constructor(
     private readonly store: Store,
     private readonly clock: () => number = () => Math.floor(Date.now() / 1000),
@@ -42,7 +44,8 @@ export class ResourceServerService {
 
   /**
    * The resource server a secret belongs to, or undefined. Synchronous on SQLite when the row is
-   * cached and `last_used_at` is not due, like token verification.
+   * cached and `last_used_at` is not due, like token verification; its `lastUsedAt` may be stale
+   * (tokens/last-used.ts).
    */
   authenticate(secret: string | undefined): MaybePromise<Readonly<ResourceServer> | undefined> {
     if (!secret) return undefined;
@@ -52,8 +55,14 @@ export class ResourceServerService {
       if (!found || !matchesDigest(secret, found.secretDigest)) return undefined;
       const { server } = found;
       const at = this.clock();
-      if (!isTouchDue(server.lastUsedAt, at)) return server;
-      return touchResourceServer(this.store.db, server.id, at).then(() => server);
+      if (!this.lastUsed.claim(server.id, server.lastUsedAt, at)) return server;
+      return touchResourceServer(this.store.db, server.id, at).then(
+        () => server,
+        (error: unknown) => {
+          this.lastUsed.forget(server.id);
+          throw error;
+        },
+      );
     });
   }
 

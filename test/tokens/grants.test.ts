@@ -163,4 +163,32 @@ describe.each(storeTargets)('grants on $name', (target) => {
     expect(await t.services.grants.revokeForClient(CLIENT)).toBeGreaterThan(0);
     await expectCutOff(app);
   });
+
+  it('last use is written at most once a minute per token and per resource server, and a revoke after a touch still cuts off (D4)', async () => {
+    const me = 'https://frank.example/';
+    const app = await signIn(me, 'https://touch.example/');
+    const start = t.clock.now;
+    const lastUse = async () => ({
+      token: (await tokenRow(me, 'https://touch.example/')).lastUsedAt,
+      server: (await t.services.resourceServers.list()).find((s) => s.name === 'rs')?.lastUsedAt,
+    });
+    try {
+      // Earlier tests used the resource server at `start` already; the token is new.
+      await expectWorking(app);
+      expect(await lastUse()).toEqual({ token: start, server: start });
+      // On SQLite the cached rows still say "never used": the touch must not be repeated for that.
+      t.clock.now = start + 59;
+      await expectWorking(app);
+      await expectWorking(app);
+      expect(await lastUse()).toEqual({ token: start, server: start });
+      t.clock.now = start + 60;
+      await expectWorking(app);
+      expect(await lastUse()).toEqual({ token: start + 60, server: start + 60 });
+      const row = await tokenRow(me, 'https://touch.example/');
+      expect(await t.services.grants.revokeForAccessToken(row.id)).toBe(row.grantId);
+      await expectCutOff(app);
+    } finally {
+      t.clock.now = start;
+    }
+  });
 });
