@@ -5,7 +5,8 @@
  * 1. Token verification (`GET /token`) and introspection (`POST /introspect`) on the shipped build
  *    (`bin/latchkey serve`, SQLite seeded with 10 000 tokens) against a bare node:http server
  *    answering a fixed JSON body, and introspection against node-oidc-provider's (its default
- *    in-memory adapter, a client_credentials token); autocannon, 64 connections.
+ *    in-memory adapter, a client_credentials token); autocannon, 64 connections; three rounds of
+ *    the four back to back, so each ratio compares servers measured at the same moment.
  * 2. Cold start of the shipped build to a healthy `/health` (median of 5, each on a new database),
  *    and its memory: idle, and the peak while loaded by (1).
  * 3. Sign-in discovery (bench/signin.ts), verification under sign-in load against a 50 MB site
@@ -27,6 +28,7 @@ await reexecTrustingTestCa();
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Target {
   info: { url: string; tokens?: string[]; basic?: string; path?: string };
@@ -82,36 +84,82 @@ const introspectRequests = (tokens: string[], authorization: string, path: strin
 console.error('building dist/ (npm run build)…');
 build();
 
-// Baselines first, each alone on the machine.
-const bare = await startTarget('bench/target.ts', ['baseline']);
-const base = await measure('bare node:http (fixed JSON)', { url: bare.info.url, connections: CONNECTIONS });
-bare.child.kill();
-
-const oidc = await startTarget('bench/oidc-target.ts');
-const oidcIntrospect = await measure('node-oidc-provider introspection', {
-  url: oidc.info.url,
-  connections: CONNECTIONS,
-  requests: introspectRequests(oidc.info.tokens ?? [], oidc.info.basic ?? '', oidc.info.path ?? ''),
-});
-oidc.child.kill();
-
-// Cold start and idle memory on fresh databases, then the shipped server under load.
+// Cold start and idle memory first, on fresh databases, with nothing else running.
 const cold = await coldStart(5);
+
+// The token runs. The machines are shared and noisy: one server measured alone at one moment can be
+// a quarter faster or slower than at the next. So all four servers stay up (idle ones cost
+// nothing), and each round measures them back to back; ratios are taken within a round, and each
+// figure is the median of the rounds.
+const bare = await startTarget('bench/target.ts', ['baseline']);
+const oidc = await startTarget('bench/oidc-target.ts');
 const file = freshDatabase();
 const { tokens, secret } = await seed(file, TOKENS);
 const latchkey = await startBuilt(file);
-const verify = await measure('Latchkey GET /token (verification)', {
-  url: latchkey.url,
-  connections: CONNECTIONS,
-  requests: tokens.map((t) => ({ method: 'GET', path: '/token', headers: { authorization: `Bearer ${t}` } })),
-});
-const introspect = await measure('Latchkey POST /introspect', {
-  url: latchkey.url,
-  connections: CONNECTIONS,
-  requests: introspectRequests(tokens, `Bearer ${secret}`, '/introspect'),
-});
+const runs: Array<{ name: string; options: autocannon.Options }> = [
+  { name: 'bare node:http (fixed JSON)', options: { url: bare.info.url } },
+  {
+    name: 'node-oidc-provider introspection',
+    options: {
+      url: oidc.info.url,
+      requests: introspectRequests(oidc.info.tokens ?? [], oidc.info.basic ?? '', oidc.info.path ?? ''),
+    },
+  },
+  {
+    name: 'Latchkey GET /token (verification)',
+    options: {
+      url: latchkey.url,
+      requests: tokens.map((t) => ({
+        method: 'GET',
+        path: '/token',
+        headers: { authorization: `Bearer ${t}` },
+      })),
+    },
+  },
+  {
+    name: 'Latchkey POST /introspect',
+    options: { url: latchkey.url, requests: introspectRequests(tokens, `Bearer ${secret}`, '/introspect') },
+  },
+];
+const rounds: Measured[][] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const measured: Measured[] = [];
+  for (const run of runs)
+    measured.push(await measure(run.name, { ...run.options, connections: CONNECTIONS }));
+  rounds.push(measured);
+}
 const loadedRss = latchkey.peakRss();
 await latchkey.stop();
+bare.child.kill();
+oidc.child.kill();
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+/** The median over the rounds of one figure of run `index`. */
+const across = (index: number, figure: (m: Measured) => number) =>
+  median(rounds.map((measured) => figure(measured[index] as Measured)));
+/** The median over the rounds of run `a`'s req/s divided by run `b`'s in the same round. */
+const ratioOf = (a: number, b: number) =>
+  median(rounds.map((measured) => (measured[a] as Measured).rps / (measured[b] as Measured).rps));
+const [BARE, OIDC, VERIFY, INTROSPECT] = [0, 1, 2, 3];
+const summary = (index: number): Measured => ({
+  name: (runs[index] as { name: string }).name,
+  rps: across(index, (m) => m.rps),
+  p50: across(index, (m) => m.p50),
+  p99: across(index, (m) => m.p99),
+  errors: rounds.reduce((sum, measured) => sum + (measured[index] as Measured).errors, 0),
+});
+const [base, oidcIntrospect, verify, introspect] = [BARE, OIDC, VERIFY, INTROSPECT].map(summary) as [
+  Measured,
+  Measured,
+  Measured,
+  Measured,
+];
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const load = loadavg()
@@ -121,15 +169,20 @@ console.log(
   `\nLatchkey benchmark — ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average at the end of the token runs ${load}`,
 );
 console.log(
-  `${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up; Latchkey is the shipped build (bin/latchkey serve) on SQLite seeded with ${TOKENS} tokens\n`,
+  `${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ${ROUNDS} rounds of the four servers back to back; Latchkey is the shipped build (bin/latchkey serve) on SQLite seeded with ${TOKENS} tokens. Each figure is the median of the rounds; a ratio is the median of the rounds' ratios (errors: the sum)\n`,
 );
 console.log('| endpoint | req/s | p50 ms | p99 ms | errors | ratio to bare node:http |');
 console.log('|---|---:|---:|---:|---:|---:|');
-for (const r of [base, oidcIntrospect, verify, introspect]) {
+for (const [index, r] of [base, oidcIntrospect, verify, introspect].entries()) {
   console.log(
-    `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${(r.rps / base.rps).toFixed(2)} |`,
+    `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratioOf(index, BARE).toFixed(2)} |`,
   );
 }
+console.log('\nEach round (req/s, p99 ms):\n');
+console.log(`| round | ${runs.map((r) => r.name).join(' | ')} |`);
+console.log(`|---|${runs.map(() => '---:').join('|')}|`);
+for (const [round, measured] of rounds.entries())
+  console.log(`| ${round + 1} | ${measured.map((m) => `${Math.round(m.rps)}, ${m.p99}`).join(' | ')} |`);
 
 // Later tables load only now, so the load generator above ran exactly as before.
 const { benchSignIn } = await import('./signin.js');
@@ -146,9 +199,9 @@ interface Goal {
   ratio: string;
   met: boolean;
 }
-const verifyRatio = verify.rps / base.rps;
-const introspectRatio = introspect.rps / base.rps;
-const vsOidc = introspect.rps / oidcIntrospect.rps;
+const verifyRatio = ratioOf(VERIFY, BARE);
+const introspectRatio = ratioOf(INTROSPECT, BARE);
+const vsOidc = ratioOf(INTROSPECT, OIDC);
 const worstSignIn = Math.max(...signIn.rows.map((r) => r.ratio));
 const worstProvider = Math.max(...providers.rows.map((r) => r.ratio));
 const goals: Goal[] = [
