@@ -13,6 +13,29 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const READ = 'SELECT value FROM settings WHERE key = ?';
 
+/**
+ * A migrated WAL database opened with the cache's plugin, and `bumps(write)`: whether running
+ * `write` (after a turn boundary) made the cache's stamp move.
+ */
+async function watchedDatabase(name: string) {
+  const file = join(dir, name);
+  const setup = openStore(`sqlite:${file}`);
+  await setup.migrate();
+  await setup.close();
+  const raw = new SQLite(file);
+  raw.pragma('journal_mode = WAL');
+  const cache = new SqliteReadCache(raw, file);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [cache.plugin] });
+  const bumps = async (write: () => Promise<unknown>) => {
+    await null;
+    const before = cache.current();
+    await write();
+    await null;
+    return cache.current() !== before;
+  };
+  return { file, cache, db, bumps };
+}
+
 describe('SQLite hot-read cache (SECURITY D4)', () => {
   it('D4: serves a repeated read from memory until this process or another connection writes', async () => {
     const file = join(dir, 'cache.db');
@@ -109,26 +132,8 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
   });
 
   it("D4: counts this process's writes to the tables cached queries read, and raw SQL but BEGIN/COMMIT", async () => {
-    const file = join(dir, 'tables.db');
-    const setup = openStore(`sqlite:${file}`);
-    await setup.migrate();
-    await setup.close();
-    const raw = new SQLite(file);
-    raw.pragma('journal_mode = WAL');
-    const cache = new SqliteReadCache(raw, file);
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: raw }),
-      plugins: [cache.plugin],
-    });
+    const { file, cache, db, bumps } = await watchedDatabase('tables.db');
     cache.reads(['settings', 'access_tokens']);
-    /** Whether running `write` (after a turn boundary) made the cache's stamp move. */
-    const bumps = async (write: () => Promise<unknown>) => {
-      await null;
-      const before = cache.current();
-      await write();
-      await null;
-      return cache.current() !== before;
-    };
     const other = new SQLite(file);
     // Writes that cannot change a cached row: leave it be.
     expect(
@@ -195,29 +200,12 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
   });
 
   it('D4: an update that sets only untracked columns leaves cached rows be; any other column counts', async () => {
-    const file = join(dir, 'untracked.db');
-    const setup = openStore(`sqlite:${file}`);
-    await setup.migrate();
-    await setup.db
+    const { file, cache, db, bumps } = await watchedDatabase('untracked.db');
+    await db
       .insertInto('resource_servers')
       .values({ id: 'rs', name: 'rs', secret_hash: 'h', created_at: 1, last_used_at: null })
       .execute();
-    await setup.close();
-    const raw = new SQLite(file);
-    raw.pragma('journal_mode = WAL');
-    const cache = new SqliteReadCache(raw, file);
-    const db = new Kysely<Database>({
-      dialect: new SqliteDialect({ database: raw }),
-      plugins: [cache.plugin],
-    });
     cache.reads(['resource_servers', 'access_tokens'], ['resource_servers.last_used_at']);
-    const bumps = async (write: () => Promise<unknown>) => {
-      await null;
-      const before = cache.current();
-      await write();
-      await null;
-      return cache.current() !== before;
-    };
     const touch = () => db.updateTable('resource_servers').set({ last_used_at: 5 }).where('id', '=', 'rs');
     expect(await bumps(() => touch().execute())).toBe(false);
     // The same column of another table is tracked.

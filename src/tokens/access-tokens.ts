@@ -154,13 +154,8 @@ export class AccessTokenService {
           issuedAt: row.createdAt,
           expiresAt: row.expiresAt,
         };
-        if (!this.lastUsed.claim(row.id, row.lastUsedAt, at)) return active;
-        return touchAccessToken(this.store.db, row.id, at).then(
-          () => active,
-          (error: unknown) => {
-            this.lastUsed.forget(row.id);
-            throw error;
-          },
+        return this.lastUsed.touchIfDue(row.id, row.lastUsedAt, at, active, () =>
+          touchAccessToken(this.store.db, row.id, at),
         );
       });
     });

@@ -21,11 +21,23 @@ describe('last_used_at bookkeeping', () => {
     expect(ledger.claim('c', 1100, 1160)).toBe(true);
   });
 
-  it('tries again after a failed write', () => {
+  it('answers at once when no touch is due, after the write when one is, and tries again after a failed write', async () => {
     const ledger = new LastUsedLedger();
-    expect(ledger.claim('a', null, 1000)).toBe(true);
-    ledger.forget('a');
-    expect(ledger.claim('a', null, 1001)).toBe(true);
+    let writes = 0;
+    const write = async () => {
+      writes++;
+    };
+    const first = ledger.touchIfDue('a', null, 1000, 'answer', write);
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toBe('answer');
+    expect(ledger.touchIfDue('a', null, 1001, 'answer', write)).toBe('answer');
+    expect(writes).toBe(1);
+    const failing = ledger.touchIfDue('b', null, 1000, 'answer', async () => {
+      throw new Error('database is locked');
+    });
+    await expect(failing).rejects.toThrow('database is locked');
+    expect(await ledger.touchIfDue('b', null, 1001, 'answer', write)).toBe('answer');
+    expect(writes).toBe(2);
   });
 
   it('keeps only the touches that can still matter', () => {

@@ -11,6 +11,8 @@
  * own touches so a stale row does not cause a write per request.
  */
 
+import type { MaybePromise } from '../maybe-promise.js';
+
 /** Seconds between two writes of one credential's `last_used_at`. */
 export const TOUCH_INTERVAL = 60;
 
@@ -44,6 +46,27 @@ export class LastUsedLedger {
     }
     this.current.set(id, at);
     return true;
+  }
+
+  /**
+   * `value` at once when no touch is due; otherwise after `write` (the touch) succeeded. A failed
+   * write is forgotten, so the next use tries again, and fails the request as before.
+   */
+  touchIfDue<T>(
+    id: string,
+    stored: number | null,
+    at: number,
+    value: T,
+    write: () => Promise<unknown>,
+  ): MaybePromise<T> {
+    if (!this.claim(id, stored, at)) return value;
+    return write().then(
+      () => value,
+      (error: unknown) => {
+        this.forget(id);
+        throw error;
+      },
+    );
   }
 
   /** Undoes a claim whose write did not happen, so the next use tries again. */

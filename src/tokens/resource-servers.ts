@@ -55,13 +55,8 @@ export class ResourceServerService {
       if (!found || !matchesDigest(secret, found.secretDigest)) return undefined;
       const { server } = found;
       const at = this.clock();
-      if (!this.lastUsed.claim(server.id, server.lastUsedAt, at)) return server;
-      return touchResourceServer(this.store.db, server.id, at).then(
-        () => server,
-        (error: unknown) => {
-          this.lastUsed.forget(server.id);
-          throw error;
-        },
+      return this.lastUsed.touchIfDue(server.id, server.lastUsedAt, at, server, () =>
+        touchResourceServer(this.store.db, server.id, at),
       );
     });
   }
