@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import type PgModule from 'pg';
 import { ConfigError } from '../config.js';
 import type { MaybePromise } from '../maybe-promise.js';
@@ -96,7 +96,10 @@ function openSqlite(path: string, databaseUrl: string): Store {
     throw error;
   }
   const cache = new SqliteReadCache(raw, memory ? undefined : path);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }), plugins: [cache.plugin] });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: reusingStatements(raw) }),
+    plugins: [cache.plugin],
+  });
   const prepare: Prepare = (name, text, map, options) => {
     const statement = raw.prepare(text);
     if (options?.cached) cache.reads(options.tables, options.untracked);
@@ -173,6 +176,38 @@ function openPostgres(url: string): Store {
     () => db.destroy(),
     (fn) => db.transaction().execute(fn),
   );
+}
+
+/** Prepared statements kept per connection; a busy server runs a few dozen distinct ones. */
+const STATEMENTS_KEPT = 256;
+
+/**
+ * Kysely's SQLite driver prepares every statement each time it runs it, so SQLite parses and plans
+ * the same text again and again: for a small query, most of its cost. This keeps the most recently
+ * used prepared statements by their SQL text (values are bound per run, never part of the text).
+ * A statement still being iterated (a Kysely stream) is busy and cannot run twice at once, so a
+ * fresh one is prepared then; SQLite re-prepares a kept one by itself after a schema change.
+ */
+export function reusingStatements(raw: SQLite.Database, kept = STATEMENTS_KEPT): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare(text) {
+      const known = statements.get(text);
+      if (known !== undefined && !known.busy) {
+        // Maps keep insertion order: re-filing it makes the first key the least recently used.
+        statements.delete(text);
+        statements.set(text, known);
+        return known;
+      }
+      const statement = raw.prepare(text);
+      if (known === undefined) {
+        statements.set(text, statement);
+        if (statements.size > kept) statements.delete(statements.keys().next().value as string);
+      }
+      return statement;
+    },
+  };
 }
 
 /** Turns a named query into a runner; each dialect prepares (and may cache) its own way. */
