@@ -14,6 +14,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { synchronousJsxContext } from './synchronous-jsx.mjs';
 
 /** `node scripts/bundle.mjs [OUTDIR]`: dist by default; the build test writes elsewhere in the tree. */
 const outdir = process.argv[2] ?? 'dist';
@@ -33,6 +34,7 @@ const result = await build({
   legalComments: 'linked',
   logLevel: 'warning',
   metafile: true,
+  plugins: [synchronousJsxContext],
   // Bundled CommonJS packages call `require`; ESM output has none unless we give it one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

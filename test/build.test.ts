@@ -9,7 +9,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { build as esbuild, type Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs build script, without types
+import { synchronousJsxContext } from '../scripts/synchronous-jsx.mjs';
 import { freePort } from './helpers/server.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -64,6 +67,43 @@ describe('the shipped build (npm run build)', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/latchkey_http_requests_total\{[^}]*route="\/health"/);
     expect((await fetch(`${url}/favicon.svg`)).headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+  });
+
+  it('renders pages as Hono does, without switching async_hooks on (scripts/synchronous-jsx.mjs)', async () => {
+    // A real page (the layout has <head> and the <svg> logo, both rendered through Hono's context),
+    // bundled with and without the plugin; then whether a promise made after rendering is tracked.
+    const entry = [
+      `import { ErrorPage } from ${JSON.stringify(join(ROOT, 'src', 'views', 'pages', 'error.js'))};`,
+      "const html = ErrorPage({ title: 'Gone', message: 'It <went>.', next: 'Try again.' }).toString();",
+      'const tracked = Object.getOwnPropertySymbols(Promise.resolve().then(() => {})).length > 0;',
+      'console.log(JSON.stringify({ html, tracked }));',
+    ].join('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'latchkey-jsx-'));
+    const run = async (plugins: Plugin[]) => {
+      const outfile = join(dir, `page-${plugins.length}.mjs`);
+      await esbuild({
+        stdin: { contents: entry, loader: 'ts', resolveDir: ROOT },
+        outfile,
+        bundle: true,
+        format: 'esm',
+        platform: 'node',
+        tsconfig: join(ROOT, 'tsconfig.build.json'),
+        plugins,
+        logLevel: 'silent',
+      });
+      return JSON.parse(execFileSync(process.execPath, [outfile], { encoding: 'utf8' })) as {
+        html: string;
+        tracked: boolean;
+      };
+    };
+    const withHooks = await run([]);
+    const withoutHooks = await run([synchronousJsxContext]);
+    rmSync(dir, { recursive: true, force: true });
+    expect(withHooks.tracked).toBe(true);
+    expect(withoutHooks.tracked).toBe(false);
+    expect(withoutHooks.html).toBe(withHooks.html);
+    expect(withoutHooks.html).toContain('<svg');
+    expect(withoutHooks.html).toContain('It &lt;went&gt;.');
   });
 
   it('its lazily loaded chunks have the exports the code calls', async () => {
