@@ -54,8 +54,8 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return kb / 1024;
 }
 
-/** Starts the built server on `file` and waits for a healthy `/health`. */
-export async function startBuilt(file: string): Promise<Built> {
+/** Starts the built server on `file` and waits for a healthy `/health`; `env` adds configuration. */
+export async function startBuilt(file: string, env: Record<string, string> = {}): Promise<Built> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
@@ -69,6 +69,7 @@ export async function startBuilt(file: string): Promise<Built> {
       LATCHKEY_URL: `${url}/`,
       PORT: String(port),
       LOG_LEVEL: 'warn',
+      ...env,
     },
   });
   const exited = new Promise<never>((_, reject) =>

@@ -96,6 +96,8 @@ const oidc = await startTarget('bench/oidc-target.ts');
 const file = freshDatabase();
 const { tokens, secret } = await seed(file, TOKENS);
 const latchkey = await startBuilt(file);
+// A running server has rendered pages; measure it in that state (scripts/synchronous-jsx.mjs).
+if ((await fetch(`${latchkey.url}/`)).status !== 200) throw new Error('the home page did not render');
 const runs: Array<{ name: string; options: autocannon.Options }> = [
   { name: 'bare node:http (fixed JSON)', options: { url: bare.info.url } },
   {
