@@ -223,9 +223,18 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
       true,
     );
     other.close();
-    // A second cached reader of the table that does not declare the column makes it count again.
+    // A second cached reader of the table that does not declare the column makes it count again,
+    // and so does one that names no tables at all.
     cache.reads(['resource_servers']);
     expect(await bumps(() => touch().execute())).toBe(true);
+    const { cache: unnamed, db: unnamedDb, bumps: unnamedBumps } = await watchedDatabase('untracked-any.db');
+    unnamed.reads(['resource_servers'], ['resource_servers.last_used_at']);
+    unnamed.reads(undefined);
+    expect(
+      await unnamedBumps(() => unnamedDb.updateTable('resource_servers').set({ last_used_at: 5 }).execute()),
+    ).toBe(true);
+    unnamed.close();
+    await unnamedDb.destroy();
     cache.close();
     await db.destroy();
   });

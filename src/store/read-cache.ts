@@ -251,6 +251,8 @@ export class SqliteReadCache {
   /** `UPDATE t SET <untracked columns only> WHERE …`, with nothing joined that could be written. */
   private setsOnlyUntracked(node: UpdateQueryNode): boolean {
     const { table, updates } = node;
+    // A cached query that named no tables may read any column: nothing is untracked then.
+    if (this.readTables === 'all') return false;
     if (table === undefined || !TableNode.is(table) || table.table.schema !== undefined) return false;
     if (node.from !== undefined || node.joins !== undefined || !updates?.length) return false;
     const untracked = this.untracked.get(table.table.identifier.name);
