@@ -70,6 +70,7 @@ export class AccessTokenService {
   private readonly events: Events | undefined;
   /** This process's `last_used_at` writes; cached rows may hold an older value (tokens/last-used.ts). */
   private readonly lastUsed = new LastUsedLedger();
+  private readonly touch = (id: string, at: number) => touchAccessToken(this.store.db, id, at);
 
   constructor(options: AccessTokenServiceOptions) {
     this.events = options.events;
@@ -154,9 +155,7 @@ export class AccessTokenService {
           issuedAt: row.createdAt,
           expiresAt: row.expiresAt,
         };
-        return this.lastUsed.touchIfDue(row.id, row.lastUsedAt, at, active, () =>
-          touchAccessToken(this.store.db, row.id, at),
-        );
+        return this.lastUsed.touchIfDue(row.id, row.lastUsedAt, at, active, this.touch);
       });
     });
   }

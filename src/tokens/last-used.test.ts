@@ -23,21 +23,24 @@ describe('last_used_at bookkeeping', () => {
 
   it('answers at once when no touch is due, after the write when one is, and tries again after a failed write', async () => {
     const ledger = new LastUsedLedger();
-    let writes = 0;
-    const write = async () => {
-      writes++;
+    const written: Array<[string, number]> = [];
+    const write = async (id: string, at: number) => {
+      written.push([id, at]);
     };
     const first = ledger.touchIfDue('a', null, 1000, 'answer', write);
     expect(first).toBeInstanceOf(Promise);
     expect(await first).toBe('answer');
     expect(ledger.touchIfDue('a', null, 1001, 'answer', write)).toBe('answer');
-    expect(writes).toBe(1);
+    expect(written).toEqual([['a', 1000]]);
     const failing = ledger.touchIfDue('b', null, 1000, 'answer', async () => {
       throw new Error('database is locked');
     });
     await expect(failing).rejects.toThrow('database is locked');
     expect(await ledger.touchIfDue('b', null, 1001, 'answer', write)).toBe('answer');
-    expect(writes).toBe(2);
+    expect(written).toEqual([
+      ['a', 1000],
+      ['b', 1001],
+    ]);
   });
 
   it('keeps only the touches that can still matter', () => {

@@ -57,10 +57,10 @@ export class LastUsedLedger {
     stored: number | null,
     at: number,
     value: T,
-    write: () => Promise<unknown>,
+    write: (id: string, at: number) => Promise<unknown>,
   ): MaybePromise<T> {
     if (!this.claim(id, stored, at)) return value;
-    return write().then(
+    return write(id, at).then(
       () => value,
       (error: unknown) => {
         this.forget(id);

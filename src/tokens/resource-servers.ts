@@ -18,6 +18,7 @@ import { matchesDigest, randomId, randomToken, sha256 } from './secrets.js';
 
 export class ResourceServerService {
   private readonly lastUsed = new LastUsedLedger();
+  private readonly touch = (id: string, at: number) => touchResourceServer(this.store.db, id, at);
 
   constructor(
     private readonly store: Store,
@@ -55,9 +56,7 @@ export class ResourceServerService {
       if (!found || !matchesDigest(secret, found.secretDigest)) return undefined;
       const { server } = found;
       const at = this.clock();
-      return this.lastUsed.touchIfDue(server.id, server.lastUsedAt, at, server, () =>
-        touchResourceServer(this.store.db, server.id, at),
-      );
+      return this.lastUsed.touchIfDue(server.id, server.lastUsedAt, at, server, this.touch);
     });
   }
 
