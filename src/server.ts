@@ -48,26 +48,38 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     );
   }
   const app = buildApp(services);
-  const fastPath = createFastPath(services);
   const honoListener = getRequestListener(app.fetch);
 
   // R2: responses not yet started when the drain begins must still say `Connection: close`.
   const inFlight = new Set<ServerResponse>();
   let draining = false;
-  // Every request, fast path or Hono, is counted here and only here (src/http/metrics.ts). One
-  // listener function for all responses: no closure is made per request.
+  // Every request, fast path or Hono, is counted here and only here (src/http/metrics.ts): when
+  // its response closes, or at once for a fast-path answer sent in the turn its request was read.
+  // One listener function for all responses: no closure is made per request.
   function onResponseClose(this: TimedResponse) {
     inFlight.delete(this);
-    requestDone(services.events, this.req, this, this.startedAt);
+    requestDone(services.events, this.req, this, this.startedAt, this.writableFinished);
   }
+  const watch = (res: TimedResponse) => {
+    inFlight.add(res);
+    res.on('close', onResponseClose);
+  };
+  // Such an answer was handed to the socket before any drain could begin (a drain starts in a turn
+  // of its own), so nothing is left in flight; skipping the listener and the set for it saves ~3 %
+  // of a verification's CPU time (bench, same-moment A/B).
+  const fastPath = createFastPath<TimedResponse>(services, {
+    answered: (req, res) =>
+      requestDone(services.events, req, res, res.startedAt, res.writableEnded && !res.destroyed),
+    pending: (_req, res) => watch(res),
+  });
   const server = createServer(
     { IncomingMessage: RoutedRequest, ServerResponse: TimedResponse },
     (req: RoutedRequest, res: TimedResponse) => {
       // Node then sends `Connection: close` and ends the socket after this answer: both paths below.
       if (draining) res.shouldKeepAlive = false;
-      inFlight.add(res);
-      res.on('close', onResponseClose);
-      if (!fastPath(req, res)) void honoListener(req, res);
+      if (fastPath(req, res)) return;
+      watch(res);
+      void honoListener(req, res);
     },
   );
   server.listen(config.port, config.host);

@@ -50,9 +50,30 @@ function flat(headers: Record<string, string>, length?: string): string[] {
 const SUCCESS_ANSWER_HEADERS = flat({ ...COMMON_HEADERS, ...SUCCESS_HEADERS, ...JSON_TYPE });
 const ERROR_ANSWER_HEADERS = flat({ ...COMMON_HEADERS, ...JSON_TYPE });
 
-export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** True when the fast path took the request; false leaves it, untouched, to Hono. */
+export type FastPath<Res extends ServerResponse = ServerResponse> = (
+  req: IncomingMessage,
+  res: Res,
+) => boolean;
 
-export function createFastPath(services: Services): FastPath {
+/**
+ * How the fast path tells the server (src/server.ts) what became of each request it took, so each
+ * is counted once and a drain knows every answer still to come.
+ */
+export interface FastPathTracking<Res extends ServerResponse = ServerResponse> {
+  /**
+   * The whole answer (or the cut connection) was handed to the socket in the turn the request was
+   * read: nothing is left to watch. Most answers: a cached SQLite lookup.
+   */
+  answered(req: IncomingMessage, res: Res): void;
+  /** The answer comes later (a database round trip, a body still arriving): watch it until it closes. */
+  pending(req: IncomingMessage, res: Res): void;
+}
+
+export function createFastPath<Res extends ServerResponse>(
+  services: Services,
+  tracking: FastPathTracking<Res>,
+): FastPath<Res> {
   const send = (res: ServerResponse, answer: Answer, success: boolean) => {
     const body = JSON.stringify(answer.body);
     const length = String(Buffer.byteLength(body));
@@ -86,21 +107,28 @@ export function createFastPath(services: Services): FastPath {
 
   /**
    * Sends the answer at once when it is ready (a cached SQLite lookup: the whole request is then
-   * handled in this call, like a bare node:http handler), else when its promise settles.
+   * handled in this call, like a bare node:http handler), else when its promise settles. `watched`:
+   * the server watches this response already (`tracking.pending` was called for it).
    */
-  const answer = (req: IncomingMessage, res: ServerResponse, work: () => MaybePromise<Answer>) => {
+  const answer = (req: IncomingMessage, res: Res, work: () => MaybePromise<Answer>, watched = false) => {
     let result: MaybePromise<Answer>;
     try {
       result = work();
     } catch (error) {
-      return fail(req, res, error);
+      fail(req, res, error);
+      if (!watched) tracking.answered(req, res);
+      return;
     }
     if (result instanceof Promise) {
+      if (!watched) tracking.pending(req, res);
       result.then(
         (ready) => send(res, ready, true),
         (error: unknown) => fail(req, res, error),
       );
-    } else send(res, result, true);
+    } else {
+      send(res, result, true);
+      if (!watched) tracking.answered(req, res);
+    }
   };
 
   return (req, res) => {
@@ -122,13 +150,19 @@ export function createFastPath(services: Services): FastPath {
       req,
       length,
       // The credential is judged before the body is parsed, as on the Hono route.
-      (body) =>
-        answer(req, res, () =>
-          after(authenticateIntrospection(services, authorization), () =>
-            introspectionAnswer(services, parseParams(body)),
-          ),
+      (body, watched) =>
+        answer(
+          req,
+          res,
+          () =>
+            after(authenticateIntrospection(services, authorization), () =>
+              introspectionAnswer(services, parseParams(body)),
+            ),
+          watched,
         ),
+      // Only after `waiting`: the server watches the response, and counts it when it closes.
       (error) => fail(req, res, error),
+      () => tracking.pending(req, res),
     );
     return true;
   };
@@ -171,19 +205,24 @@ const FAST_HEADERS = new Map<string, keyof FastHeaders>([
  * Hands `done` a body whose Content-Length is known and small, never reading more than that.
  * Such a body nearly always comes in the same read as the headers: node's parser has then buffered
  * all of it by the microtask after this handler, and it is taken in one `read()`, with no stream
- * events. Otherwise it is collected as it arrives.
+ * events, in the same turn (`done(body, false)`). Otherwise `waiting` is told first, and the body
+ * is collected as it arrives (`done(body, true)`, or `failed` for a body that broke off).
  */
 function readSmallBody(
   req: IncomingMessage,
   length: number,
-  done: (body: string) => void,
+  done: (body: string, waited: boolean) => void,
   failed: (error: unknown) => void,
+  waiting: () => void,
 ): void {
   queueMicrotask(() => {
     if (req.complete && req.readableLength === length) {
       const chunk: Buffer | null = req.read();
-      done(chunk === null ? '' : chunk.toString('utf8'));
-    } else collectBody(req, length).then(done, failed);
+      done(chunk === null ? '' : chunk.toString('utf8'), false);
+    } else {
+      waiting();
+      collectBody(req, length).then((body) => done(body, true), failed);
+    }
   });
 }
 

@@ -1,8 +1,9 @@
 /**
  * `GET /metrics` (PROTOCOL §14) and the one place HTTP requests are counted.
  *
- * Requests are counted in src/server.ts's request handler when the response closes, for both the
- * fast path and Hono, so none is counted twice or missed. The label is the route *pattern*
+ * Requests are counted in src/server.ts's request handler, for both the fast path and Hono, so none
+ * is counted twice or missed: when the response closes, or, for a fast-path answer sent in the turn
+ * its request was read, at once. The label is the route *pattern*
  * (`/signin/:id/callback`), never the raw path: every distinct label is a new time series, so a raw
  * path would let anyone grow the server's memory at will. The fast path names its own routes; for
  * Hono, `tagRoute` stores the matched pattern on the IncomingMessage; anything else is `unmatched`.
@@ -68,19 +69,22 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIO
 
 /**
  * Emits `http.request` for one request whose handling began at `started` (performance.now()).
- * Call once, from the response's `close`; a response that did not finish is `aborted`.
+ * Call once per request (src/server.ts): from the response's `close`, with `answered` telling
+ * whether it finished, or at once when the whole answer was handed to the socket in the turn the
+ * request was read. A request not answered is `aborted`.
  */
 export function requestDone(
   events: Events,
   req: IncomingMessage,
   res: ServerResponse,
   started: number,
+  answered: boolean,
 ): void {
   const method = req.method && METHODS.has(req.method) ? req.method : 'other';
   events.emit('http.request', {
     route: (req as Routed)[ROUTE] ?? UNMATCHED,
     method,
-    status: res.writableFinished ? (STATUS_TEXT[res.statusCode] ?? String(res.statusCode)) : 'aborted',
+    status: answered ? (STATUS_TEXT[res.statusCode] ?? String(res.statusCode)) : 'aborted',
     seconds: (performance.now() - started) / 1000,
   });
 }

@@ -210,6 +210,28 @@ describe('draining on close (SECURITY R2)', () => {
     expect(stopped?.cutAtDeadline).toBe(false);
   }, 60_000);
 
+  it('R2: an introspection whose body is still coming when close() starts is answered with Connection: close', async () => {
+    const { server } = await start({ drainTimeoutMs: 60_000 });
+    const { secret } = await server.services.resourceServers.create('r2');
+    const a = await open(server.port);
+    const body = 'token=not-a-token';
+    a.write(
+      `POST /introspect HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${secret}\r\n` +
+        `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n` +
+        'Expect: 100-continue\r\n\r\n',
+    );
+    // `100 Continue`: the fast path has taken the request and waits for its body.
+    expect((await a.response(0))?.status).toBe(100);
+    const closing = server.close();
+    a.write(body);
+    const answer = await a.response(1);
+    expect(answer?.status).toBe(200);
+    expect(answer?.headers.connection).toBe('close');
+    await a.closed;
+    expect(a.closedByServer).toBe(true);
+    await closing;
+  }, 60_000);
+
   it('R2: idle keep-alive connections are closed at once by close()', async () => {
     const { server } = await start({ drainTimeoutMs: 60_000 });
     const a = await open(server.port);

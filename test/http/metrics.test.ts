@@ -4,6 +4,7 @@
  * counter must have moved by exactly the scripted amount, and nothing else may have moved. Also the
  * access rules (METRICS_TOKEN, or loopback only), bounded route labels and METRICS_TOKEN's config.
  */
+import { connect } from 'node:net';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -62,6 +63,41 @@ function delta(before: Samples, after: Samples, prefix: string): Map<string, num
     if (d !== 0) moved.set(k, Math.round(d * 1e9) / 1e9);
   }
   return moved;
+}
+
+/** The answer after `100 Continue`: its Content-Length and the body received so far. */
+const ANSWER_AFTER_CONTINUE =
+  /\r\n\r\nHTTP\/1\.1 [\s\S]*?\r\ncontent-length: (\d+)\r\n[\s\S]*?\r\n\r\n([\s\S]*)$/i;
+
+/**
+ * One request on a raw socket: `head`, then, once the server answered `100 Continue`, `rest`.
+ * Resolves with everything the server sent when it has sent a whole answer after the 100 (or at
+ * once after `rest` when `hangUp`: the client then vanishes mid-body).
+ */
+function rawExchange(port: number, head: string, rest: string, hangUp = false): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(head));
+    let received = '';
+    let sentRest = false;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (!sentRest && received.includes('100 Continue\r\n\r\n')) {
+        sentRest = true;
+        socket.write(rest);
+        if (hangUp) {
+          socket.destroy();
+          resolve(received);
+        }
+        return;
+      }
+      const answer = ANSWER_AFTER_CONTINUE.exec(received);
+      if (answer && (answer[2] as string).length >= Number(answer[1])) {
+        socket.destroy();
+        resolve(received);
+      }
+    });
+    socket.on('error', reject);
+  });
 }
 
 /** The HTTP requests the script made, by the route pattern the server should label them with. */
@@ -336,6 +372,49 @@ describe.each(storeTargets)('GET /metrics on $name', (target) => {
     }
     // Process metrics are there too.
     expect([...after.keys()].some((k) => k.startsWith('process_cpu_user_seconds_total'))).toBe(true);
+  });
+
+  // The fast path counts an answer sent in the turn its request was read at once, and one that waits
+  // (here: for the rest of its body) when its response closes; the two must never overlap or miss.
+  it('counts each fast-path introspection once, answered at once, after its body, or abandoned', async () => {
+    const { secret } = await server.services.resourceServers.create(`fast-${target.name}`);
+    const introspections = (status: string, samples: Samples) =>
+      samples.get(sample('latchkey_http_requests_total', { route: '/introspect', method: 'POST', status })) ??
+      0;
+    const timed = (samples: Samples) =>
+      samples.get(
+        sample('latchkey_http_request_duration_seconds_count', { route: '/introspect', method: 'POST' }),
+      ) ?? 0;
+    const before = (await scrape()).samples;
+
+    // At once: the whole request in one write.
+    const whole = await fetch(new URL('/introspect', base), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${randomToken()}`,
+    });
+    expect(await whole.json()).toEqual({ active: false });
+
+    // After its body: `100 Continue` shows the handler has run before the body is sent.
+    const body = `token=${randomToken()}`;
+    const head =
+      `POST /introspect HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${secret}\r\n` +
+      'Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n';
+    const late = await rawExchange(server.port, `${head}Content-Length: ${body.length}\r\n\r\n`, body);
+    expect(late).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    expect(late.endsWith('{"active":false}')).toBe(true);
+
+    // Abandoned: half the body, then the client hangs up.
+    await rawExchange(server.port, `${head}Content-Length: 1000\r\n\r\n`, 'token=half', true);
+
+    await expect
+      .poll(
+        async () => introspections('aborted', (await scrape()).samples) - introspections('aborted', before),
+      )
+      .toBe(1);
+    const after = (await scrape()).samples;
+    expect(introspections('200', after) - introspections('200', before)).toBe(2);
+    expect(timed(after) - timed(before)).toBe(3);
   });
 
   it('without METRICS_TOKEN answers loopback peers, never a request relayed by a proxy', async () => {
