@@ -40,6 +40,7 @@ const COMMON_HEADERS: Record<string, string> = {
 const SUCCESS_HEADERS: Record<string, string> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 const JSON_TYPE = { 'Content-Type': 'application/json' } as const;
+const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** node:http's flat header list (`[name, value, name, value…]`), which skips an object walk. */
 function flat(headers: Record<string, string>, length?: string): string[] {
@@ -143,7 +144,9 @@ export function createFastPath<Res extends ServerResponse>(
       return true;
     }
     const length = Number(headers.contentLength);
-    const form = mediaType(headers.contentType) === 'application/x-www-form-urlencoded';
+    const { contentType } = headers;
+    // The exact value nearly every resource server sends skips the parse.
+    const form = contentType === FORM_TYPE || mediaType(contentType) === FORM_TYPE;
     if (!form || !(length >= 0 && length <= MAX_FORM_BYTES)) return false;
     setRoute(req, '/introspect');
     readSmallBody(

@@ -39,7 +39,10 @@ export function digestBytes(hex: string): Buffer | undefined {
  * (SECURITY D8). The stored side is converted once, when its row is read, not per request.
  */
 export function matchesDigest(secret: string, digest: Buffer | undefined): boolean {
-  return digest !== undefined && timingSafeEqual(hash('sha256', secret, 'buffer'), digest);
+  if (digest === undefined) return false;
+  // The digest as a latin1 ('binary') string, copied into node's shared buffer pool: a 'buffer' digest would
+  // allocate a backing store of its own on every request (measured: ~1 µs of ~2 per check).
+  return timingSafeEqual(Buffer.from(hash('sha256', secret, 'binary'), 'latin1'), digest);
 }
 
 /**
