@@ -6,14 +6,18 @@
  *    (`bin/latchkey serve`, SQLite seeded with 10 000 tokens) against a bare node:http server
  *    answering a fixed JSON body, and introspection against node-oidc-provider's (its default
  *    in-memory adapter, a client_credentials token); autocannon, 64 connections; three rounds of
- *    the four back to back, so each ratio compares servers measured at the same moment.
+ *    the servers back to back, so each ratio compares servers measured at the same moment. A floor
+ *    server (bench/target.ts floor: node:http with a hash, a Map lookup and JSON, nothing else)
+ *    answers the same two requests, to show how much of the distance to bare is node:http's.
  * 2. Cold start of the shipped build to a healthy `/health` (median of 5, each on a new database),
  *    and its memory: idle, and the peak while loaded by (1).
  * 3. Sign-in discovery (bench/signin.ts), verification under sign-in load against a 50 MB site
  *    (bench/signin-load.ts, SECURITY R4) and provider sign-in (bench/providers.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { build, coldStart, freshDatabase, seed, startBuilt } from './built.js';
@@ -95,9 +99,18 @@ const bare = await startTarget('bench/target.ts', ['baseline']);
 const oidc = await startTarget('bench/oidc-target.ts');
 const file = freshDatabase();
 const { tokens, secret } = await seed(file, TOKENS);
+const credentials = join(dirname(file), 'floor.json');
+writeFileSync(credentials, JSON.stringify({ tokens, secret }));
+const floor = await startTarget('bench/target.ts', ['floor', credentials]);
 const latchkey = await startBuilt(file);
 // A running server has rendered pages; measure it in that state (scripts/synchronous-jsx.mjs).
 if ((await fetch(`${latchkey.url}/`)).status !== 200) throw new Error('the home page did not render');
+const verifications = tokens.map((t) => ({
+  method: 'GET' as const,
+  path: '/token',
+  headers: { authorization: `Bearer ${t}` },
+}));
+const introspections = introspectRequests(tokens, `Bearer ${secret}`, '/introspect');
 const runs: Array<{ name: string; options: autocannon.Options }> = [
   { name: 'bare node:http (fixed JSON)', options: { url: bare.info.url } },
   {
@@ -107,20 +120,15 @@ const runs: Array<{ name: string; options: autocannon.Options }> = [
       requests: introspectRequests(oidc.info.tokens ?? [], oidc.info.basic ?? '', oidc.info.path ?? ''),
     },
   },
+  { name: 'Latchkey GET /token (verification)', options: { url: latchkey.url, requests: verifications } },
+  { name: 'Latchkey POST /introspect', options: { url: latchkey.url, requests: introspections } },
   {
-    name: 'Latchkey GET /token (verification)',
-    options: {
-      url: latchkey.url,
-      requests: tokens.map((t) => ({
-        method: 'GET',
-        path: '/token',
-        headers: { authorization: `Bearer ${t}` },
-      })),
-    },
+    name: 'floor: node:http GET /token (hash, Map, JSON)',
+    options: { url: floor.info.url, requests: verifications },
   },
   {
-    name: 'Latchkey POST /introspect',
-    options: { url: latchkey.url, requests: introspectRequests(tokens, `Bearer ${secret}`, '/introspect') },
+    name: 'floor: node:http POST /introspect (hash, Map, JSON)',
+    options: { url: floor.info.url, requests: introspections },
   },
 ];
 const rounds: Measured[][] = [];
@@ -134,6 +142,7 @@ const loadedRss = latchkey.peakRss();
 await latchkey.stop();
 bare.child.kill();
 oidc.child.kill();
+floor.child.kill();
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((x, y) => x - y);
@@ -148,7 +157,7 @@ const across = (index: number, figure: (m: Measured) => number) =>
 /** The median over the rounds of run `a`'s req/s divided by run `b`'s in the same round. */
 const ratioOf = (a: number, b: number) =>
   median(rounds.map((measured) => (measured[a] as Measured).rps / (measured[b] as Measured).rps));
-const [BARE, OIDC, VERIFY, INTROSPECT] = [0, 1, 2, 3];
+const [BARE, OIDC, VERIFY, INTROSPECT, FLOOR_VERIFY, FLOOR_INTROSPECT] = [0, 1, 2, 3, 4, 5];
 const summary = (index: number): Measured => ({
   name: (runs[index] as { name: string }).name,
   rps: across(index, (m) => m.rps),
@@ -162,6 +171,7 @@ const [base, oidcIntrospect, verify, introspect] = [BARE, OIDC, VERIFY, INTROSPE
   Measured,
   Measured,
 ];
+const floors = [FLOOR_VERIFY, FLOOR_INTROSPECT].map(summary);
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const load = loadavg()
@@ -171,13 +181,15 @@ console.log(
   `\nLatchkey benchmark — ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average at the end of the token runs ${load}`,
 );
 console.log(
-  `${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ${ROUNDS} rounds of the four servers back to back; Latchkey is the shipped build (bin/latchkey serve) on SQLite seeded with ${TOKENS} tokens. Each figure is the median of the rounds; a ratio is the median of the rounds' ratios (errors: the sum)\n`,
+  `${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ${ROUNDS} rounds of the servers back to back; Latchkey is the shipped build (bin/latchkey serve) on SQLite seeded with ${TOKENS} tokens. Each figure is the median of the rounds; a ratio is the median of the rounds' ratios (errors: the sum). The floor rows are node:http doing only a hash, a Map lookup and JSON (bench/target.ts); Latchkey's share of the floor is its req/s over the floor's for the same request\n`,
 );
-console.log('| endpoint | req/s | p50 ms | p99 ms | errors | ratio to bare node:http |');
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const [index, r] of [base, oidcIntrospect, verify, introspect].entries()) {
+console.log('| endpoint | req/s | p50 ms | p99 ms | errors | ratio to bare node:http | share of the floor |');
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+const floorOf: Record<number, number> = { [VERIFY]: FLOOR_VERIFY, [INTROSPECT]: FLOOR_INTROSPECT };
+for (const [index, r] of [base, oidcIntrospect, verify, introspect, ...floors].entries()) {
+  const share = floorOf[index] === undefined ? '' : ratioOf(index, floorOf[index]).toFixed(2);
   console.log(
-    `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratioOf(index, BARE).toFixed(2)} |`,
+    `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratioOf(index, BARE).toFixed(2)} | ${share} |`,
   );
 }
 console.log('\nEach round (req/s, p99 ms):\n');
