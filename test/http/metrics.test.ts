@@ -417,6 +417,35 @@ describe.each(storeTargets)('GET /metrics on $name', (target) => {
     expect(timed(after) - timed(before)).toBe(3);
   });
 
+  // Pipelined requests are parsed in one turn; all but the first answer wait in node behind the
+  // one before, so the server watches them instead of counting them at once.
+  it('counts pipelined fast-path verifications once each', async () => {
+    const count = (samples: Samples) =>
+      samples.get(
+        sample('latchkey_http_requests_total', { route: '/token', method: 'GET', status: '401' }),
+      ) ?? 0;
+    const before = (await scrape()).samples;
+    const requests = 40;
+    const received = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1', () => {
+        const one = `GET /token HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${randomToken()}\r\n\r\n`;
+        socket.write(one.repeat(requests));
+      });
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        if (text.split('HTTP/1.1 401 ').length - 1 === requests && text.endsWith('}')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+    });
+    expect(received.split('"error":"invalid_token"').length - 1).toBe(requests);
+    // Each response closed (and was counted) before its bytes could reach this client.
+    expect(count((await scrape()).samples) - count(before)).toBe(requests);
+  });
+
   it('without METRICS_TOKEN answers loopback peers, never a request relayed by a proxy', async () => {
     const direct = await scrape();
     expect(direct.res.status).toBe(200);
