@@ -2,12 +2,12 @@
  * The node:http fast path must answer exactly what the Hono routes answer: same status, body and
  * headers, for successes and for every error, on both stores.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/log.js';
 import { type RunningServer, startServer } from '../../src/server.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { storeTargets } from '../helpers/stores.js';
 
 /** Headers that legitimately differ between two transports. */
@@ -136,35 +136,11 @@ describe.each(storeTargets)('fast path on $name', (target) => {
     expect(fast).toEqual(hono);
   });
 
-  /** A raw HTTP/1.1 exchange, for what fetch cannot send; `steps` write in order, each after `until`. */
-  async function raw(steps: Array<{ write: string; until?: (received: string) => boolean }>) {
-    const socket = connect(server.port, '127.0.0.1');
-    let received = '';
-    let check = () => {};
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('utf8');
-      check();
-    });
-    for (const step of steps) {
-      socket.write(step.write);
-      const until = step.until;
-      if (until)
-        await new Promise<void>((resolve, reject) => {
-          check = () => (until(received) ? resolve() : undefined);
-          socket.once('error', reject);
-          check();
-        });
-    }
-    socket.destroy();
-    return received;
-  }
-  const answered = (text: string) => /\r\n\r\n\{.*\}$/s.test(text.split('100 Continue\r\n\r\n').at(-1) ?? '');
-  const answerOf = (text: string) => {
-    const answer = text.split('100 Continue\r\n\r\n').at(-1) ?? '';
-    return {
-      status: Number(answer.split(' ')[1]),
-      body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)),
-    };
+  /** The last answer on a raw connection, its JSON body parsed. */
+  const answerOf = async (client: RawClient, n: number) => {
+    const answer = await client.response(n);
+    client.socket.destroy();
+    return { status: answer?.status, body: JSON.parse(answer?.body ?? 'null') };
   };
 
   it('introspect whose body comes after the headers, in two pieces: the same answer as in one', async () => {
@@ -174,31 +150,27 @@ describe.each(storeTargets)('fast path on $name', (target) => {
       headers: { authorization: `Bearer ${secret}`, 'content-type': form },
       body,
     });
-    const received = await raw([
-      {
-        write:
-          `POST /introspect HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${secret}\r\n` +
-          `Content-Type: ${form}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
-        // `100 Continue` proves the handler has run without the body: it must wait for both pieces.
-        until: (text) => text.includes('100 Continue\r\n\r\n'),
-      },
-      { write: body.slice(0, 10) },
-      { write: body.slice(10), until: answered },
-    ]);
-    expect(answerOf(received)).toEqual({ status: 200, body: await whole.json() });
+    const client = await RawClient.open(server.port);
+    client.write(
+      `POST /introspect HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${secret}\r\n` +
+        `Content-Type: ${form}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    // `100 Continue` proves the handler has run without the body: it must wait for both pieces.
+    expect((await client.response(0))?.status).toBe(100);
+    client.write(body.slice(0, 10));
+    client.write(body.slice(10));
+    expect(await answerOf(client, 1)).toEqual({ status: 200, body: await whole.json() });
   });
 
   it('two Authorization headers are no bearer token, as on the Hono route', async () => {
-    const received = await raw([
-      {
-        write: `GET /token HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer ${token}\r\n\r\n`,
-        until: answered,
-      },
-    ]);
+    const client = await RawClient.open(server.port);
+    client.write(
+      `GET /token HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${token}\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+    );
     const hono = await buildApp(server.services).request('/token', {
       headers: { authorization: `Bearer ${token}, Bearer ${token}` },
     });
-    expect(answerOf(received)).toEqual({ status: hono.status, body: await hono.json() });
+    expect(await answerOf(client, 0)).toEqual({ status: hono.status, body: await hono.json() });
     expect(hono.status).toBe(401);
   });
 });

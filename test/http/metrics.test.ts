@@ -4,7 +4,6 @@
  * counter must have moved by exactly the scripted amount, and nothing else may have moved. Also the
  * access rules (METRICS_TOKEN, or loopback only), bounded route labels and METRICS_TOKEN's config.
  */
-import { connect } from 'node:net';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -14,6 +13,7 @@ import type { RunningServer } from '../../src/server.js';
 import { insertCode } from '../../src/store/codes.js';
 import { randomToken, sha256 } from '../../src/tokens/secrets.js';
 import { clientApp, type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
+import { RawClient } from '../helpers/raw-client.js';
 import { startTestServer } from '../helpers/server.js';
 import { storeTargets } from '../helpers/stores.js';
 import { Walker } from '../helpers/walker.js';
@@ -63,41 +63,6 @@ function delta(before: Samples, after: Samples, prefix: string): Map<string, num
     if (d !== 0) moved.set(k, Math.round(d * 1e9) / 1e9);
   }
   return moved;
-}
-
-/** The answer after `100 Continue`: its Content-Length and the body received so far. */
-const ANSWER_AFTER_CONTINUE =
-  /\r\n\r\nHTTP\/1\.1 [\s\S]*?\r\ncontent-length: (\d+)\r\n[\s\S]*?\r\n\r\n([\s\S]*)$/i;
-
-/**
- * One request on a raw socket: `head`, then, once the server answered `100 Continue`, `rest`.
- * Resolves with everything the server sent when it has sent a whole answer after the 100 (or at
- * once after `rest` when `hangUp`: the client then vanishes mid-body).
- */
-function rawExchange(port: number, head: string, rest: string, hangUp = false): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(head));
-    let received = '';
-    let sentRest = false;
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('latin1');
-      if (!sentRest && received.includes('100 Continue\r\n\r\n')) {
-        sentRest = true;
-        socket.write(rest);
-        if (hangUp) {
-          socket.destroy();
-          resolve(received);
-        }
-        return;
-      }
-      const answer = ANSWER_AFTER_CONTINUE.exec(received);
-      if (answer && (answer[2] as string).length >= Number(answer[1])) {
-        socket.destroy();
-        resolve(received);
-      }
-    });
-    socket.on('error', reject);
-  });
 }
 
 /** The HTTP requests the script made, by the route pattern the server should label them with. */
@@ -400,12 +365,21 @@ describe.each(storeTargets)('GET /metrics on $name', (target) => {
     const head =
       `POST /introspect HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${secret}\r\n` +
       'Content-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n';
-    const late = await rawExchange(server.port, `${head}Content-Length: ${body.length}\r\n\r\n`, body);
-    expect(late).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
-    expect(late.endsWith('{"active":false}')).toBe(true);
+    const late = await RawClient.open(server.port);
+    late.write(`${head}Content-Length: ${body.length}\r\n\r\n`);
+    expect((await late.response(0))?.status).toBe(100);
+    late.write(body);
+    const lateAnswer = await late.response(1);
+    late.socket.destroy();
+    expect(lateAnswer?.status).toBe(200);
+    expect(lateAnswer?.body).toBe('{"active":false}');
 
     // Abandoned: half the body, then the client hangs up.
-    await rawExchange(server.port, `${head}Content-Length: 1000\r\n\r\n`, 'token=half', true);
+    const gone = await RawClient.open(server.port);
+    gone.write(`${head}Content-Length: 1000\r\n\r\n`);
+    expect((await gone.response(0))?.status).toBe(100);
+    gone.write('token=half');
+    gone.socket.destroy();
 
     await expect
       .poll(
@@ -426,22 +400,12 @@ describe.each(storeTargets)('GET /metrics on $name', (target) => {
       ) ?? 0;
     const before = (await scrape()).samples;
     const requests = 40;
-    const received = await new Promise<string>((resolve, reject) => {
-      const socket = connect(server.port, '127.0.0.1', () => {
-        const one = `GET /token HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${randomToken()}\r\n\r\n`;
-        socket.write(one.repeat(requests));
-      });
-      let text = '';
-      socket.on('data', (chunk: Buffer) => {
-        text += chunk.toString('latin1');
-        if (text.split('HTTP/1.1 401 ').length - 1 === requests && text.endsWith('}')) {
-          socket.destroy();
-          resolve(text);
-        }
-      });
-      socket.on('error', reject);
-    });
-    expect(received.split('"error":"invalid_token"').length - 1).toBe(requests);
+    const client = await RawClient.open(server.port);
+    const one = `GET /token HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${randomToken()}\r\n\r\n`;
+    client.write(one.repeat(requests));
+    await client.response(requests - 1);
+    client.socket.destroy();
+    expect(client.responses.filter((r) => r.body.includes('"error":"invalid_token"'))).toHaveLength(requests);
     // Each response closed (and was counted) before its bytes could reach this client.
     expect(count((await scrape()).samples) - count(before)).toBe(requests);
   });
