@@ -40,7 +40,6 @@ const COMMON_HEADERS: Record<string, string> = {
 const SUCCESS_HEADERS: Record<string, string> = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 const JSON_TYPE = { 'Content-Type': 'application/json' } as const;
-const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /** node:http's flat header list (`[name, value, name, value…]`), which skips an object walk. */
 function flat(headers: Record<string, string>, length?: string): string[] {
@@ -144,9 +143,7 @@ export function createFastPath<Res extends ServerResponse>(
       return true;
     }
     const length = Number(headers.contentLength);
-    const { contentType } = headers;
-    // The exact value nearly every resource server sends skips the parse.
-    const form = contentType === FORM_TYPE || mediaType(contentType) === FORM_TYPE;
+    const form = mediaType(headers.contentType) === 'application/x-www-form-urlencoded';
     if (!form || !(length >= 0 && length <= MAX_FORM_BYTES)) return false;
     setRoute(req, '/introspect');
     readSmallBody(
