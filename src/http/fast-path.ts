@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OAuthError } from '../indieauth/errors.js';
-import { after, type MaybePromise } from '../maybe-promise.js';
+import { after, atEndOfTurn, type MaybePromise } from '../maybe-promise.js';
 import { mediaType } from '../net/media-type.js';
 import type { Services } from '../services.js';
 import { isClientDisconnect } from './disconnect.js';
@@ -215,7 +215,7 @@ function readSmallBody(
   failed: (error: unknown) => void,
   waiting: () => void,
 ): void {
-  queueMicrotask(() => {
+  atEndOfTurn(() => {
     if (req.complete && req.readableLength === length) {
       const chunk: Buffer | null = req.read();
       done(chunk === null ? '' : chunk.toString('utf8'), false);

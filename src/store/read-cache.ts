@@ -37,6 +37,7 @@ import {
   type UnknownRow,
   type UpdateQueryNode,
 } from 'kysely';
+import { atEndOfTurn } from '../maybe-promise.js';
 
 /** Enough for every token a busy server sees in a minute; each entry is one small row. */
 const DEFAULT_MAX_ENTRIES = 10_000;
@@ -153,7 +154,7 @@ export class SqliteReadCache {
   current(): number {
     if (!this.checkedThisTurn) {
       this.checkedThisTurn = true;
-      queueMicrotask(this.endTurn);
+      atEndOfTurn(this.endTurn);
       if (this.otherWrites.happened()) this.stamp++;
     }
     return this.stamp;
