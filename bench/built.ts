@@ -16,6 +16,29 @@ import { freePort } from './signin.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
+/**
+ * How the token runs load a server (bench/run.ts, bench/signin-load.ts). The machine is shared:
+ * one server measured at one moment can be a third faster or slower than at the next, so runs are
+ * short and repeated in rounds of all the servers back to back, and every figure is a median over
+ * the rounds; five rounds give a median that one odd round cannot move.
+ */
+export const LOAD = {
+  connections: Number(process.env.BENCH_CONNECTIONS ?? 64),
+  seconds: Number(process.env.BENCH_SECONDS ?? 6),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+  tokens: Number(process.env.BENCH_TOKENS ?? 10_000),
+};
+
+/** The median of the finite values (NaN when there are none). */
+export function median(values: readonly number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((x, y) => x - y);
+  if (sorted.length === 0) return Number.NaN;
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
 /** Builds dist/ once, so the figures are never those of a stale bundle. */
 export function build(): void {
   execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs')], { cwd: ROOT, stdio: 'inherit' });

@@ -5,7 +5,7 @@
  * 1. Token verification (`GET /token`) and introspection (`POST /introspect`) on the shipped build
  *    (`bin/latchkey serve`, SQLite seeded with 10 000 tokens) against a bare node:http server
  *    answering a fixed JSON body, and introspection against node-oidc-provider's (its default
- *    in-memory adapter, a client_credentials token); autocannon, 64 connections; three rounds of
+ *    in-memory adapter, a client_credentials token); autocannon, 64 connections; five rounds of
  *    the servers back to back, so each ratio compares servers measured at the same moment. A floor
  *    server (bench/target.ts floor: node:http with a hash, a Map lookup and JSON, nothing else)
  *    answers the same two requests, to show how much of the distance to bare is node:http's.
@@ -20,7 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import { build, coldStart, freshDatabase, seed, startBuilt } from './built.js';
+import { build, coldStart, freshDatabase, LOAD, median, seed, startBuilt } from './built.js';
 import { reexecTrustingTestCa } from './trust-test-ca.js';
 
 // The provider table's Mastodon stand-in speaks https with the test CA's certificate, and Node reads
@@ -29,10 +29,7 @@ import { reexecTrustingTestCa } from './trust-test-ca.js';
 // (bench/trust-test-ca.ts). Done first, so nothing below runs twice.
 await reexecTrustingTestCa();
 
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const { connections: CONNECTIONS, seconds: DURATION, rounds: ROUNDS, tokens: TOKENS } = LOAD;
 
 interface Target {
   info: { url: string; tokens?: string[]; basic?: string; path?: string };
@@ -144,13 +141,6 @@ bare.child.kill();
 oidc.child.kill();
 floor.child.kill();
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 /** The median over the rounds of one figure of run `index`. */
 const across = (index: number, figure: (m: Measured) => number) =>
   median(rounds.map((measured) => figure(measured[index] as Measured)));

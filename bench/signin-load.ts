@@ -1,7 +1,7 @@
 /**
  * SECURITY R4 in numbers: token verification (`GET /token` with a bearer, autocannon) alone, then
  * while 20 sign-ins are kept in flight against a person's site that serves 50 MB slowly. Target:
- * verification keeps ≥ 0.8× its throughput alone (one run of this bench: the median of three rounds).
+ * verification keeps ≥ 0.8× its throughput alone (one run of this bench: the median of the rounds).
  *
  * Two loads: every sign-in from a fresh address (only the body cap works for us: each fetch stops at
  * 1 MiB), and all 20 from one address (the per-address in-flight limit also holds them to 4; the
@@ -19,11 +19,9 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { type Built, build, freshDatabase, seed, startBuilt } from './built.js';
+import { type Built, build, freshDatabase, LOAD, median, seed, startBuilt } from './built.js';
 
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
-const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const TOKENS = Number(process.env.BENCH_TOKENS ?? 10_000);
+const { connections: CONNECTIONS, seconds: DURATION, rounds: ROUNDS, tokens: TOKENS } = LOAD;
 const SIGNINS = 20;
 const TARGET_RATIO = 0.8;
 /** The person's site: 50 MB, 64 KiB every 50 ms (~1.3 MB/s per connection). */
@@ -190,17 +188,6 @@ export interface SignInLoadResult {
   table: string;
   worstRatio: number;
 }
-
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-const median = (values: number[]) => {
-  const sorted = values.filter(Number.isFinite).sort((x, y) => x - y);
-  if (sorted.length === 0) return Number.NaN;
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 interface Row {
   name: string;
