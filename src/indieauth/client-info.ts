@@ -253,8 +253,8 @@ export class ClientInfoService {
    * URIs. A page that is read but has no matching h-app is still a good document (cached); `problem`
    * then says why there is no name.
    */
-  private readHtml(clientId: string, url: string, result: FetchResult): Read {
-    const links = parseLinks({ url: result.url, headers: result.headers, body: result.body });
+  private async readHtml(clientId: string, url: string, result: FetchResult): Promise<Read> {
+    const links = await parseLinks({ url: result.url, headers: result.headers, body: result.body });
     const info: ClientInfo = {
       clientId,
       redirectUris: publishedRedirectUris(links.urls('redirect_uri')),

@@ -271,7 +271,7 @@ export async function discoverSite(me: string, fetcher: Fetcher): Promise<SiteDi
   const notes: string[] = [];
   const identity = followIdentity(requested, response.redirects, notes);
   const contentType = response.headers.get('content-type') ?? undefined;
-  const links = parseLinks({
+  const links = await parseLinks({
     url: response.url,
     headers: response.headers,
     body: response.body,

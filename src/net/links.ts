@@ -5,22 +5,18 @@
  */
 import { createRequire } from 'node:module';
 import type LinkHeader from 'http-link-header';
-import type { mf2 } from 'microformats-parser';
+import { type Mf2Document, parseHtml } from './html-parse.js';
 import { mediaType } from './media-type.js';
 
 /**
- * The HTML and Link-header parsers (~40 ms and ~12 MB with parse5) are required by the first
- * document read, not at start (DESIGN "Performance targets"); both ship CommonJS, so `require`
- * keeps parsing synchronous.
+ * The Link-header parser is required by the first header read, not at start (DESIGN "Performance
+ * targets"); it ships CommonJS, so `require` keeps it synchronous. HTML goes to html-parse.ts.
  */
 const load = createRequire(import.meta.url);
-let parsers: { mf2: typeof mf2; LinkHeader: typeof LinkHeader } | undefined;
-function loadParsers(): NonNullable<typeof parsers> {
-  parsers ??= {
-    mf2: (load('microformats-parser') as { mf2: typeof mf2 }).mf2,
-    LinkHeader: load('http-link-header') as typeof LinkHeader,
-  };
-  return parsers;
+let linkHeader: typeof LinkHeader | undefined;
+function loadLinkHeader(): typeof LinkHeader {
+  linkHeader ??= load('http-link-header') as typeof LinkHeader;
+  return linkHeader;
 }
 
 /** Where a link was found. `Link` headers win over HTML (PROTOCOL §5). */
@@ -36,7 +32,7 @@ export interface Link {
   text?: string;
 }
 
-export type Mf2Document = ReturnType<typeof mf2>;
+export type { Mf2Document };
 export type Mf2Item = Mf2Document['items'][number];
 
 export interface LinkSet {
@@ -112,7 +108,7 @@ function headerLinks(value: string | null, url: string): Link[] {
   if (!value) return [];
   const tryParse = (text: string): LinkHeader.Reference[] | undefined => {
     try {
-      return loadParsers().LinkHeader.parse(text).refs;
+      return loadLinkHeader().parse(text).refs;
     } catch {
       return undefined;
     }
@@ -135,17 +131,6 @@ function headerLinks(value: string | null, url: string): Link[] {
   return links;
 }
 
-function parseMf2(html: string, baseUrl: string): Mf2Document {
-  try {
-    return loadParsers().mf2(html, { baseUrl });
-  } catch (error) {
-    // The parser refuses a document whose <body> holds no element (a page with links only in
-    // <head>). Such a body has nothing an empty trailing element could change, so retry with one.
-    if (!(error instanceof Error) || !error.message.includes('unable to parse HTML')) throw error;
-    return loadParsers().mf2(`${html}\n<span></span>`, { baseUrl });
-  }
-}
-
 interface HtmlLinks {
   baseUrl: string;
   links: Link[];
@@ -161,16 +146,16 @@ interface HtmlLinks {
  * - it leaves hrefs containing `://` (such as `/go?to=https://…`) unresolved, so every value is
  *   resolved again here against the effective base (a no-op for absolute URLs).
  */
-function readHtml(body: string, url: string): HtmlLinks {
+async function readHtml(body: string, url: string): Promise<HtmlLinks> {
   let html = body;
   let baseUrl = url;
   if (/<base[\s/>]/i.test(html)) {
     html = html.replace(/<base(?=[\s/>])/gi, `<link rel="${BASE_REL}" `);
-    const declared = parseMf2(html, url).rels[BASE_REL]?.[0];
+    const declared = (await parseHtml(html, url)).rels[BASE_REL]?.[0];
     const resolved = declared ? resolve(declared, url) : undefined;
     if (resolved && /^https?:/.test(resolved)) baseUrl = resolved;
   }
-  const doc = parseMf2(html, baseUrl);
+  const doc = await parseHtml(html, baseUrl);
   // `rels` is keyed by the rel token as written; `Me` and `me` (or tokens split by tabs or newlines)
   // land under separate keys, so merged lists are put back in document order using `rel-urls`, whose
   // keys are in order of first appearance.
@@ -202,9 +187,9 @@ function readHtml(body: string, url: string): HtmlLinks {
 /**
  * Builds the LinkSet of one response. `Link` headers are always read; the body only when the
  * response is HTML (SECURITY G7). Per relation: header links first, then HTML in document order,
- * each URL once.
+ * each URL once. Asynchronous because a large page is parsed off the event loop (html-parse.ts).
  */
-export function parseLinks(input: LinkInput): LinkSet {
+export async function parseLinks(input: LinkInput): Promise<LinkSet> {
   const contentType = input.contentType !== undefined ? input.contentType : input.headers.get('content-type');
   const html = isHtmlContentType(contentType);
   const collected = headerLinks(input.headers.get('link'), input.url);
@@ -213,7 +198,7 @@ export function parseLinks(input: LinkInput): LinkSet {
   let htmlProblem: string | undefined;
   if (html && input.body.trim() !== '') {
     try {
-      const read = readHtml(input.body, input.url);
+      const read = await readHtml(input.body, input.url);
       baseUrl = read.baseUrl;
       doc = read.doc;
       collected.push(...read.links);
