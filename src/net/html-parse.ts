@@ -138,7 +138,10 @@ class ParseWorker {
 
   /** Starts the next waiting page after `ms`, or at once when none waits (see the module comment). */
   private rest(ms: number): void {
-    if (this.waiting.length === 0) return this.next();
+    if (this.waiting.length === 0) {
+      this.next();
+      return;
+    }
     this.resting = true;
     setTimeout(() => {
       this.resting = false;
