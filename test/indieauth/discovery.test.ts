@@ -11,6 +11,7 @@ import {
   discoverSite,
 } from '../../src/indieauth/discovery.js';
 import { formatDiscovery } from '../../src/indieauth/doctor.js';
+import { INLINE_MAX_CHARS } from '../../src/net/html-parse.js';
 import {
   FetchError,
   type Fetcher,
@@ -335,6 +336,20 @@ describe('endpoints', () => {
       authorizationEndpoint: 'https://alice.example/auth',
       tokenEndpoint: 'https://alice.example/token',
     });
+  });
+});
+
+describe('R4: large pages', () => {
+  it('R4: a page far above the inline parse limit is read in the parse worker, its last links included', async () => {
+    const filler =
+      '<p class="post">A long archive entry, with <a href="/tag/x" rel="tag">a tag</a>.</p>\n'.repeat(3000);
+    const body = `<link rel="authorization_endpoint" href="/auth">${filler}<a rel="me" href="mailto:alice@alice.example">mail</a>`;
+    expect(body.length).toBeGreaterThan(INLINE_MAX_CHARS * 4);
+    const { fetcher } = memoryFetcher({ 'https://alice.example/': html(body) });
+    const d = await discoverSite('https://alice.example/', fetcher);
+    expect(d.authorizationEndpoint).toBe('https://alice.example/auth');
+    expect(d.relMe.map((l) => l.url)).toEqual(['mailto:alice@alice.example']);
+    expect(d.notes.join('\n')).not.toMatch(/could not be read/);
   });
 });
 
