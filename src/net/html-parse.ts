@@ -21,7 +21,7 @@ import type { mf2 } from 'microformats-parser';
 export type Mf2Document = ReturnType<typeof mf2>;
 type Mf2 = typeof mf2;
 
-/** Pages up to this many characters are parsed on the main thread (~5 ms at most). */
+/** Pages up to this many characters are parsed on the main thread (about 10 ms of dense markup here). */
 export const INLINE_MAX_CHARS = 32 * 1024;
 /** A page the worker has not read in this time is given up, and the worker replaced. */
 export const PARSE_DEADLINE_MS = 3000;
@@ -118,7 +118,9 @@ class ParseWorker {
       if (this.worker === worker) this.finish(answer);
     });
     // A crash (out of its heap, say) fails the page it was reading; the next page gets a new worker.
-    worker.on('error', (error) => this.replace(new HtmlParseError(`the parser stopped: ${error.message}`)));
+    worker.on('error', (error) => {
+      if (this.worker === worker) this.replace(new HtmlParseError(`the parser stopped: ${error.message}`));
+    });
     worker.on('exit', () => {
       if (this.worker === worker) this.replace(new HtmlParseError('the parser stopped'));
     });

@@ -32,7 +32,6 @@ export interface Link {
   text?: string;
 }
 
-export type { Mf2Document };
 export type Mf2Item = Mf2Document['items'][number];
 
 export interface LinkSet {
