@@ -6,7 +6,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { testConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
@@ -77,16 +77,29 @@ function status(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return kb / 1024;
 }
 
-/** Starts the built server on `file` and waits for a healthy `/health`; `env` adds configuration. */
+/**
+ * The node flags bin/latchkey starts node with (its `#!/usr/bin/env -S node …` line). The reference
+ * servers get them too, so every process in a comparison runs with the same V8 settings.
+ */
+export const NODE_FLAGS: readonly string[] =
+  /^#!\/usr\/bin\/env -S node (.+)$/m
+    .exec(readFileSync(join(ROOT, 'bin', 'latchkey'), 'utf8'))?.[1]
+    ?.split(' ') ?? [];
+
+/**
+ * Starts the built server on `file`, as a program the way `npm start` runs it (so with
+ * NODE_FLAGS), and waits for a healthy `/health`; `env` adds configuration.
+ */
 export async function startBuilt(file: string, env: Record<string, string> = {}): Promise<Built> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'latchkey'), 'serve'], {
+  const child = spawn(join(ROOT, 'bin', 'latchkey'), ['serve'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      PATH: process.env.PATH,
+      // `env` in the first line finds node on PATH: this node, the one measuring.
+      PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
       NODE_ENV: 'production',
       DATABASE_URL: `sqlite:${file}`,
       LATCHKEY_URL: `${url}/`,

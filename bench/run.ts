@@ -20,7 +20,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import { build, coldStart, freshDatabase, LOAD, median, seed, startBuilt } from './built.js';
+import { build, coldStart, freshDatabase, LOAD, median, NODE_FLAGS, seed, startBuilt } from './built.js';
 import { reexecTrustingTestCa } from './trust-test-ca.js';
 
 // The provider table's Mastodon stand-in speaks https with the test CA's certificate, and Node reads
@@ -36,9 +36,12 @@ interface Target {
   child: ChildProcess;
 }
 
-/** A baseline process (bench/target.ts baseline, bench/oidc-target.ts) printing one JSON line. */
+/**
+ * A reference process (bench/target.ts, bench/oidc-target.ts) printing one JSON line; with
+ * Latchkey's node flags, so only the code differs.
+ */
 async function startTarget(script: string, args: string[] = []): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', script, ...args], {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, NODE_ENV: 'production' },
   });

@@ -2,12 +2,13 @@
  * The shipped build, not the sources: `npm start` runs the esbuild bundle, whose lazily loaded
  * modules are chunks or `require`d packages. A module that works from src can still break there
  * (an `import()` of a CommonJS package has only a `default` in a chunk), so this builds the bundle
- * into test/artifacts/build and starts it for real.
+ * into test/artifacts/dist and starts it for real, through a copy of bin/latchkey beside it, run as
+ * a program the way `npm start` and `latchkey serve` run it.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build as esbuild, type Plugin } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,29 +17,36 @@ import { synchronousJsxContext } from '../scripts/synchronous-jsx.mjs';
 import { freePort } from './helpers/server.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const OUT = join(ROOT, 'test', 'artifacts', 'build');
+const OUT = join(ROOT, 'test', 'artifacts', 'dist');
+/** bin/latchkey imports ../dist/latchkey.js: beside OUT, it runs this build. */
+const BIN = join(ROOT, 'test', 'artifacts', 'bin', 'latchkey');
 
 describe('the shipped build (npm run build)', () => {
   const data = mkdtempSync(join(tmpdir(), 'latchkey-build-'));
   let url = '';
   let stop: () => Promise<void> = async () => {};
+  let pid = 0;
 
   beforeAll(async () => {
     rmSync(OUT, { recursive: true, force: true });
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), OUT], { cwd: ROOT });
+    mkdirSync(join(BIN, '..'), { recursive: true });
+    copyFileSync(join(ROOT, 'bin', 'latchkey'), BIN); // keeps its mode: executable
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, [join(OUT, 'latchkey.js'), 'serve'], {
+    const child = spawn(BIN, ['serve'], {
       cwd: data,
       stdio: 'ignore',
       env: {
-        PATH: process.env.PATH,
+        // `env` in its first line finds node on PATH: this node.
+        PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
         DATABASE_URL: `sqlite:${join(data, 'latchkey.db')}`,
         LATCHKEY_URL: `${url}/`,
         PORT: String(port),
         LOG_LEVEL: 'warn',
       },
     });
+    pid = child.pid ?? 0;
     stop = () =>
       new Promise((done) => {
         if (child.exitCode !== null) return done();
@@ -67,6 +75,13 @@ describe('the shipped build (npm run build)', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/latchkey_http_requests_total\{[^}]*route="\/health"/);
     expect((await fetch(`${url}/favicon.svg`)).headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+  });
+
+  it('runs node with the flags in bin/latchkey (its first line: env -S)', () => {
+    // `env -S` replaces itself with node, so the server's process is node with the flags.
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv[0]).toMatch(/node$/);
+    expect(argv.slice(1, 3)).toEqual(['--no-memory-reducer', BIN]);
   });
 
   it('renders pages as Hono does, without switching async_hooks on (scripts/synchronous-jsx.mjs)', async () => {

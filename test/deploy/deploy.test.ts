@@ -101,6 +101,10 @@ function envLines(text: string, commented: boolean): Array<[string, string]> {
 
 const ENV_EXAMPLE = readFileSync(join(DEPLOY, 'latchkey.env.example'), 'utf8');
 
+/** The node flags in bin/latchkey's `#!/usr/bin/env -S node …` line. */
+const SHEBANG_FLAGS =
+  /^#!\/usr\/bin\/env -S node (.+)$/m.exec(readFileSync(join(ROOT, 'bin', 'latchkey'), 'utf8'))?.[1] ?? '';
+
 describe('deploy/latchkey.service and the backup timer', () => {
   const analyze = findTool('/usr/bin/systemd-analyze', '/bin/systemd-analyze');
   const need = needs(analyze, 'systemd-analyze');
@@ -113,14 +117,14 @@ describe('deploy/latchkey.service and the backup timer', () => {
     dir = mkdtempSync(join(tmpdir(), 'latchkey-unit-'));
     // The units name /opt/latchkey and /usr/bin/node; here they are this checkout and this node,
     // so `verify` checks commands that really exist.
-    const here = (text: string) =>
+    const here = (text: string, flags = '') =>
       substitute(
         text,
-        '/usr/bin/node /opt/latchkey/bin/latchkey ',
-        `${process.execPath} ${join(ROOT, 'bin', 'latchkey')} `,
+        `/usr/bin/node ${flags}/opt/latchkey/bin/latchkey `,
+        `${process.execPath} ${flags}${join(ROOT, 'bin', 'latchkey')} `,
         1,
       );
-    writeFileSync(join(dir, 'latchkey.service'), here(unit));
+    writeFileSync(join(dir, 'latchkey.service'), here(unit, `${SHEBANG_FLAGS} `));
     writeFileSync(join(dir, 'latchkey-backup.service'), here(backupUnit));
     writeFileSync(join(dir, 'latchkey-backup.timer'), readFileSync(join(DEPLOY, 'latchkey-backup.timer')));
   });
@@ -161,6 +165,9 @@ describe('deploy/latchkey.service and the backup timer', () => {
       if (match?.[1]) settings.set(match[1], [...(settings.get(match[1]) ?? []), match[2] ?? '']);
     }
     const one = (key: string) => settings.get(key)?.at(-1);
+    // The server runs with the node flags bin/latchkey runs with (see its first lines).
+    expect(one('ExecStart')).toBe(`/usr/bin/node ${SHEBANG_FLAGS} /opt/latchkey/bin/latchkey serve`);
+    expect(SHEBANG_FLAGS).toContain('--no-memory-reducer');
     expect(one('StateDirectory')).toBe('latchkey');
     expect(one('EnvironmentFile')).toBe('/etc/latchkey/latchkey.env');
     expect(one('ProtectSystem')).toBe('strict');
