@@ -207,6 +207,13 @@ const FAST_HEADERS = new Map<string, keyof FastHeaders>([
  * all of it by the microtask after this handler, and it is taken in one `read()`, with no stream
  * events, in the same turn (`done(body, false)`). Otherwise `waiting` is told first, and the body
  * is collected as it arrives (`done(body, true)`, or `failed` for a body that broke off).
+ *
+ * "All of it" is `length` bytes buffered, not `req.complete`: node runs microtasks after the
+ * parser's body callback and before its message-complete callback in the same read, so here the
+ * request is never yet complete. The parser hands the body exactly Content-Length bytes (a request
+ * with Transfer-Encoding too is refused before it gets here), so `length` buffered is the whole
+ * body. `read()` marks the request consumed, and node then leaves it alone after the answer;
+ * `resume()` lets it reach its end once the parser is done with it, as node's own drain would.
  */
 function readSmallBody(
   req: IncomingMessage,
@@ -216,8 +223,9 @@ function readSmallBody(
   waiting: () => void,
 ): void {
   atEndOfTurn(() => {
-    if (req.complete && req.readableLength === length) {
+    if (req.readableLength === length) {
       const chunk: Buffer | null = req.read();
+      req.resume();
       done(chunk === null ? '' : chunk.toString('utf8'), false);
     } else {
       waiting();

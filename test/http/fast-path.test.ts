@@ -2,9 +2,12 @@
  * The node:http fast path must answer exactly what the Hono routes answer: same status, body and
  * headers, for successes and for every error, on both stores.
  */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { testConfig } from '../../src/config.js';
+import { createFastPath } from '../../src/http/fast-path.js';
 import { silentLogger } from '../../src/log.js';
 import { type RunningServer, startServer } from '../../src/server.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -160,6 +163,49 @@ describe.each(storeTargets)('fast path on $name', (target) => {
     client.write(body.slice(0, 10));
     client.write(body.slice(10));
     expect(await answerOf(client, 1)).toEqual({ status: 200, body: await whole.json() });
+  });
+
+  it('introspect whose body comes with its headers is answered in that turn (SQLite), and the request still ends', async () => {
+    // The fast path on its own node:http server, its tracking recorded: `answered` means no promise,
+    // listener or in-flight entry was needed. node runs microtasks between the parser's body and
+    // message-complete callbacks, so a check for `req.complete` there would never see one.
+    const seen: string[] = [];
+    const ended: IncomingMessage[] = [];
+    const fastPath = createFastPath(server.services, {
+      answered: (req) => {
+        seen.push('answered');
+        req.once('end', () => ended.push(req));
+      },
+      pending: () => seen.push('pending'),
+    });
+    const own = createServer((req, res) => {
+      if (!fastPath(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => own.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = await RawClient.open((own.address() as AddressInfo).port);
+      const body = `token=${token}`;
+      const request = (extra = '') =>
+        `POST /introspect HTTP/1.1\r\nHost: latchkey.test\r\nAuthorization: Bearer ${secret}\r\n` +
+        `Content-Type: ${form}\r\nContent-Length: ${body.length}\r\n${extra}\r\n`;
+      client.write(`${request()}${body}`);
+      expect((await client.response(0))?.status).toBe(200);
+      // The same connection takes the next request: the first one was read to its end.
+      client.write(`${request('Expect: 100-continue\r\n')}`);
+      expect((await client.response(1))?.status).toBe(100);
+      client.write(body);
+      const answer = await client.response(2);
+      client.socket.destroy();
+      expect(answer?.status).toBe(200);
+      expect(JSON.parse(answer?.body ?? '{}')).toMatchObject({ active: true, me: 'https://alice.example/' });
+      // On PostgreSQL every answer waits for the database; on SQLite the cached rows answer at once.
+      const first = server.services.store.dialect === 'sqlite' ? 'answered' : 'pending';
+      expect(seen).toEqual([first, 'pending']);
+      if (first === 'answered') expect(ended).toHaveLength(1);
+    } finally {
+      own.closeAllConnections();
+      await new Promise((resolve) => own.close(resolve));
+    }
   });
 
   it('two Authorization headers are no bearer token, as on the Hono route', async () => {
