@@ -13,6 +13,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { authorizeQuery } from './authorize-query.js';
 
 const SIGNINS = 20;
 /** The person's site: 50 MB, 64 KiB every 50 ms (~1.3 MB/s per connection). */
@@ -93,15 +94,7 @@ function signInLoad(base: string, site: Site, address: (n: number) => string) {
     while (running) {
       const n = sequence++;
       const clientId = `http://app.test/c${n}/`;
-      const query = new URLSearchParams({
-        response_type: 'code',
-        client_id: clientId,
-        redirect_uri: `${clientId}callback`,
-        state: `load-${n}`,
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-        code_challenge_method: 'S256',
-        me: `http://${site}.test/`,
-      });
+      const query = authorizeQuery(clientId, `load-${n}`, `http://${site}.test/`);
       try {
         const res = await fetch(`${base}/authorize?${query}`, {
           redirect: 'manual',

@@ -44,6 +44,7 @@ import { fileURLToPath } from 'node:url';
 import { type ConnectToRule, testConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
+import { authorizeQuery } from './authorize-query.js';
 import { clientApp, DELAY_MS, freePort, homepage, median, percentile, startSlowWeb } from './signin.js';
 
 const TARGET_RATIO = 1.3;
@@ -254,15 +255,7 @@ export async function benchProviders(
     const n = sequence++;
     const clientId = `http://app.test/p${n}/`;
     web.page(clientId, clientApp(`Bench App ${n}`, clientId));
-    const query = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: `${clientId}callback`,
-      state: `bench-${n}`,
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      me,
-    });
+    const query = authorizeQuery(clientId, `bench-${n}`, me);
     const forwardedFor = `198.19.${(n >> 8) & 255}.${n & 255}`;
     const started = performance.now();
     const response = await fetch(`${server.url}authorize?${query}`, {

@@ -20,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { testConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
+import { authorizeQuery } from './authorize-query.js';
 
 export const DELAY_MS = 100;
 const TARGET_RATIO = 1.3;
@@ -177,15 +178,7 @@ export async function benchSignIn(
     const n = sequence++;
     const clientId = `http://app.test/c${n}/`;
     web.page(clientId, clientApp(`Bench App ${n}`, clientId));
-    const query = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: `${clientId}callback`,
-      state: `bench-${n}`,
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
-      code_challenge_method: 'S256',
-      me: c.me,
-    });
+    const query = authorizeQuery(clientId, `bench-${n}`, c.me);
     const forwardedFor = `198.18.${(n >> 8) & 255}.${n & 255}`;
     const started = performance.now();
     const response = await fetch(`${server.url}authorize?${query}`, {
