@@ -151,18 +151,21 @@ class ParseWorker {
     }, ms);
   }
 
-  /** Fails the page being read and drops the worker (stopping it if it still runs). */
+  /**
+   * Fails the page being read and drops the worker (stopping it if it still runs). A page given up
+   * at its deadline used the worker all that time, so the rest follows it as after any page:
+   * otherwise pages that each run out their deadline would keep a whole core busy.
+   */
   private replace(error: Error): void {
     const worker = this.worker;
     this.worker = undefined;
     void worker?.terminate();
     const active = this.active;
     this.active = undefined;
-    if (active) {
-      clearTimeout(active.timer);
-      active.job.reject(error);
-    }
-    this.next();
+    if (!active) return this.next();
+    clearTimeout(active.timer);
+    active.job.reject(error);
+    this.rest(performance.now() - active.started);
   }
 }
 
