@@ -162,7 +162,10 @@ class ParseWorker {
     void worker?.terminate();
     const active = this.active;
     this.active = undefined;
-    if (!active) return this.next();
+    if (!active) {
+      this.next();
+      return;
+    }
     clearTimeout(active.timer);
     active.job.reject(error);
     this.rest(performance.now() - active.started);
