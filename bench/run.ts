@@ -8,7 +8,8 @@
  *    in-memory adapter, a client_credentials token); autocannon, 64 connections; five rounds of
  *    the servers back to back, so each ratio compares servers measured at the same moment. A floor
  *    server (bench/target.ts floor: node:http with a hash, a Map lookup and JSON, nothing else)
- *    answers the same two requests, to show how much of the distance to bare is node:http's.
+ *    answers the same two requests, and the bare server is sent them too (it does not read them), to
+ *    show how much of the distance to bare is node:http's and the requests' own.
  * 2. Cold start of the shipped build to a healthy `/health` (median of 5, each on a new database),
  *    and its memory: idle, and the peak while loaded by (1).
  * 3. Sign-in discovery (bench/signin.ts), verification under sign-in load against a 50 MB site
@@ -130,6 +131,16 @@ const runs: Array<{ name: string; options: autocannon.Options }> = [
     name: 'floor: node:http POST /introspect (hash, Map, JSON)',
     options: { url: floor.info.url, requests: introspections },
   },
+  // The bare server again, sent Latchkey's two requests: what the requests themselves cost node:http
+  // (more headers, a body parsed and thrown away) before any code reads them.
+  {
+    name: 'bare node:http sent the GET /token requests',
+    options: { url: bare.info.url, requests: verifications },
+  },
+  {
+    name: 'bare node:http sent the POST /introspect requests',
+    options: { url: bare.info.url, requests: introspections },
+  },
 ];
 const rounds: Measured[][] = [];
 for (let round = 0; round < ROUNDS; round++) {
@@ -150,7 +161,9 @@ const across = (index: number, figure: (m: Measured) => number) =>
 /** The median over the rounds of run `a`'s req/s divided by run `b`'s in the same round. */
 const ratioOf = (a: number, b: number) =>
   median(rounds.map((measured) => (measured[a] as Measured).rps / (measured[b] as Measured).rps));
-const [BARE, OIDC, VERIFY, INTROSPECT, FLOOR_VERIFY, FLOOR_INTROSPECT] = [0, 1, 2, 3, 4, 5];
+const [BARE, OIDC, VERIFY, INTROSPECT, FLOOR_VERIFY, FLOOR_INTROSPECT, BARE_VERIFY, BARE_INTROSPECT] = [
+  0, 1, 2, 3, 4, 5, 6, 7,
+];
 const summary = (index: number): Measured => ({
   name: (runs[index] as { name: string }).name,
   rps: across(index, (m) => m.rps),
@@ -164,7 +177,7 @@ const [base, oidcIntrospect, verify, introspect] = [BARE, OIDC, VERIFY, INTROSPE
   Measured,
   Measured,
 ];
-const floors = [FLOOR_VERIFY, FLOOR_INTROSPECT].map(summary);
+const references = [FLOOR_VERIFY, FLOOR_INTROSPECT, BARE_VERIFY, BARE_INTROSPECT].map(summary);
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const load = loadavg()
@@ -174,15 +187,19 @@ console.log(
   `\nLatchkey benchmark — ${cpus().length} × ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average at the end of the token runs ${load}`,
 );
 console.log(
-  `${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ${ROUNDS} rounds of the servers back to back; Latchkey is the shipped build (bin/latchkey serve) on SQLite seeded with ${TOKENS} tokens. Each figure is the median of the rounds; a ratio is the median of the rounds' ratios (errors: the sum). The floor rows are node:http doing only a hash, a Map lookup and JSON (bench/target.ts); Latchkey's share of the floor is its req/s over the floor's for the same request\n`,
+  `${CONNECTIONS} connections, ${DURATION} s per run after a 2 s warm-up, ${ROUNDS} rounds of the servers back to back; Latchkey is the shipped build (bin/latchkey serve) on SQLite seeded with ${TOKENS} tokens. Each figure is the median of the rounds; a ratio is the median of the rounds' ratios (errors: the sum). The floor rows are node:http doing only a hash, a Map lookup and JSON (bench/target.ts); Latchkey's share of the floor is its req/s over the floor's for the same request. The last two rows are the bare server sent Latchkey's requests, which it does not read; Latchkey's share of them is the last column\n`,
 );
-console.log('| endpoint | req/s | p50 ms | p99 ms | errors | ratio to bare node:http | share of the floor |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
+console.log(
+  '| endpoint | req/s | p50 ms | p99 ms | errors | ratio to bare node:http | share of the floor | share of bare sent the same requests |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
 const floorOf: Record<number, number> = { [VERIFY]: FLOOR_VERIFY, [INTROSPECT]: FLOOR_INTROSPECT };
-for (const [index, r] of [base, oidcIntrospect, verify, introspect, ...floors].entries()) {
-  const share = floorOf[index] === undefined ? '' : ratioOf(index, floorOf[index]).toFixed(2);
+const sameRequestsOf: Record<number, number> = { [VERIFY]: BARE_VERIFY, [INTROSPECT]: BARE_INTROSPECT };
+const shareOf = (index: number, of: Record<number, number>) =>
+  of[index] === undefined ? '' : ratioOf(index, of[index]).toFixed(2);
+for (const [index, r] of [base, oidcIntrospect, verify, introspect, ...references].entries()) {
   console.log(
-    `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratioOf(index, BARE).toFixed(2)} | ${share} |`,
+    `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratioOf(index, BARE).toFixed(2)} | ${shareOf(index, floorOf)} | ${shareOf(index, sameRequestsOf)} |`,
   );
 }
 console.log('\nEach round (req/s, p99 ms):\n');
