@@ -73,6 +73,28 @@ describe('SQLite hot-read cache (SECURITY D4)', () => {
     await store.close();
   });
 
+  it('D4: a write queued before the first cached read still ends what that read cached', async () => {
+    // A fresh process: no cached query has said yet which tables it reads when a revocation is
+    // built, queued behind a transaction that holds the one connection, and the first lookup
+    // caches the row before the revocation runs.
+    const file = join(dir, 'queued.db');
+    const store = openStore(`sqlite:${file}`);
+    await store.migrate();
+    await store.db.insertInto('settings').values({ key: 'k', value: 'one' }).execute();
+    let release = () => {};
+    const holding = store.write(() => new Promise<void>((resolve) => (release = resolve)));
+    await new Promise((resolve) => setImmediate(resolve));
+    const revoke = store.db.updateTable('settings').set({ value: 'two' }).where('key', '=', 'k').execute();
+    const read = async () =>
+      (await store.hotQuery<{ value: string }>('read_setting', READ, ['k'], { cached: true }))?.value;
+    expect(await read()).toBe('one');
+    release();
+    await holding;
+    await revoke;
+    expect(await read()).toBe('two');
+    await store.close();
+  });
+
   it('D4: sees every commit of another connection, through WAL restarts and checkpoints', async () => {
     const file = join(dir, 'many.db');
     const store = openStore(`sqlite:${file}`);

@@ -127,6 +127,15 @@ export class SqliteReadCache {
   private readonly tables = new Map<string, Map<string, Entry>>();
   private size = 0;
   private readonly writes = new WeakSet<object>();
+  /**
+   * Statements judged unable to change cached rows, with the `readsVersion` they were judged at. A
+   * statement is judged when it is built, but may run later (queued behind a transaction holding
+   * the one connection); if a cached query declared its tables in between, the judgement may be
+   * stale, and the statement counts after all once it has run.
+   */
+  private readonly judgedUncounted = new WeakMap<object, number>();
+  /** Moves whenever a cached query declares what it reads (`reads`). */
+  private readsVersion = 0;
   /** What the cached queries read; `all` once one did not say. */
   private readTables: Set<string> | 'all' = new Set();
   /** Per read table, the columns that every cached query reading it declared untracked. */
@@ -186,6 +195,7 @@ export class SqliteReadCache {
    * that sets only columns every cached reader of its table declared untracked is not counted.
    */
   reads(tables: readonly string[] | undefined, untracked: readonly string[] = []): void {
+    this.readsVersion++;
     if (tables === undefined) this.readTables = 'all';
     if (this.readTables === 'all') return;
     for (const table of tables ?? []) {
@@ -263,6 +273,14 @@ export class SqliteReadCache {
     );
   }
 
+  /** True for a statement judged uncounted before the latest `reads`: see `judgedUncounted`. */
+  private judgedUncountedUntilNow(queryId: object): boolean {
+    const version = this.judgedUncounted.get(queryId);
+    if (version === undefined) return false;
+    this.judgedUncounted.delete(queryId);
+    return version !== this.readsVersion;
+  }
+
   private mayRead(target: OperationNode | undefined): boolean {
     if (this.readTables === 'all' || target === undefined || !TableNode.is(target)) return true;
     return this.readTables.has(target.table.identifier.name);
@@ -274,12 +292,15 @@ export class SqliteReadCache {
       if (this.mayChangeCachedRows(args.node)) {
         this.writes.add(args.queryId);
         this.stamp++;
+      } else if (args.node.kind !== 'SelectQueryNode') {
+        this.judgedUncounted.set(args.queryId, this.readsVersion);
       }
       return args.node;
     },
     transformResult: async (args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> => {
       // After the statement ran: a row read while it was queued is not served from now on.
       if (this.writes.delete(args.queryId)) this.stamp++;
+      else if (this.judgedUncountedUntilNow(args.queryId)) this.stamp++;
       return args.result;
     },
   };
