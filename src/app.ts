@@ -8,7 +8,7 @@ import { authorizeRedemptionRoutes } from './http/authorize.js';
 import { clientIpResolver } from './http/client-ip.js';
 import { demoRoutes } from './http/demo.js';
 import { incomingOf, isClientDisconnect } from './http/disconnect.js';
-import { DEFAULT_SIGNIN_INFLIGHT, inflightLimit } from './http/inflight-limit.js';
+import { DEFAULT_EXCHANGE_INFLIGHT, DEFAULT_SIGNIN_INFLIGHT, inflightLimit } from './http/inflight-limit.js';
 import { infoPageRoutes } from './http/info-pages.js';
 import { introspectionRoutes } from './http/introspect.js';
 import { metaRoutes } from './http/meta.js';
@@ -29,19 +29,19 @@ export function buildApp(services: Services): Hono {
   app.use('*', cors);
   app.use('*', issuerHostRedirect(services.config.publicUrl));
 
-  // R4: sign-in requests that fetch other sites (the client document, the person's site, provider
-  // and key fetches), bounded per client address. Registered before the routes so it runs first.
-  const signInWork = inflightLimit({
-    max: DEFAULT_SIGNIN_INFLIGHT,
-    clientIp: clientIpResolver(services.config.trustProxy),
-  }).middleware;
+  // R4: requests that fetch other sites, bounded per client address: sign-in (the client document,
+  // the person's site, provider and key fetches), registered before the routes so it runs first,
+  // and Mintoken-mode code exchanges (the `me` sent), which the token route limits itself.
+  const clientIp = clientIpResolver(services.config.trustProxy);
+  const signInWork = inflightLimit({ max: DEFAULT_SIGNIN_INFLIGHT, clientIp }).middleware;
+  const exchangeWork = inflightLimit({ max: DEFAULT_EXCHANGE_INFLIGHT, clientIp });
   app.on('GET', ['/authorize', '/auth', '/signin/:id/callback'], signInWork);
   app.on('POST', ['/signin/site', '/signin/choose', '/signin/step/:kind'], signInWork);
 
   pageRoutes(app, services);
   infoPageRoutes(app, services);
   metaRoutes(app, services);
-  tokenRoutes(app, services);
+  tokenRoutes(app, services, exchangeWork);
   authorizeRedemptionRoutes(app, services);
   signInRoutes(app, services);
   demoRoutes(app, services);

@@ -24,7 +24,7 @@ export function prefersForm(accept: string | undefined): boolean {
 export function oauthResponse(
   c: Context,
   body: object,
-  status: 200 | 400 | 401 | 404 | 413 | 500 = 200,
+  status: 200 | 400 | 401 | 404 | 413 | 429 | 500 = 200,
 ): Response {
   c.header('Cache-Control', 'no-store');
   c.header('Pragma', 'no-cache');

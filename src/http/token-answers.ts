@@ -11,7 +11,7 @@ import type { Services } from '../services.js';
 import { bearerToken, type Params, required } from './form.js';
 
 export interface Answer {
-  status: 200 | 400 | 401 | 413 | 500;
+  status: 200 | 400 | 401 | 413 | 429 | 500;
   body: object;
   headers?: Record<string, string>;
 }

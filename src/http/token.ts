@@ -4,17 +4,26 @@
  * validates; the services decide.
  */
 import type { Hono } from 'hono';
-import { InvalidRequest, UnsupportedGrantType } from '../indieauth/errors.js';
+import { InvalidRequest, TemporarilyUnavailable, UnsupportedGrantType } from '../indieauth/errors.js';
 import { validateClientId, validateRedirectUri } from '../indieauth/urls.js';
 import type { Services } from '../services.js';
 import type { Profile } from '../tokens/codes.js';
 import { exchangeWithTrustedEndpoint } from '../tokens/mintoken.js';
 import type { TokenPair } from '../tokens/refresh-tokens.js';
 import { optional, type Params, readForm, required } from './form.js';
+import { INFLIGHT_RETRY_AFTER, type InflightLimit } from './inflight-limit.js';
 import { oauthResponse } from './respond.js';
 import { verificationAnswer } from './token-answers.js';
 
-export function tokenRoutes(app: Hono, services: Services): void {
+/**
+ * `exchangeWork`: the per-address limit on Mintoken-mode exchanges in flight (SECURITY R4), which
+ * discover the `me` they are sent: a stranger must not keep this server fetching sites at will.
+ */
+export function tokenRoutes(
+  app: Hono,
+  services: Services,
+  exchangeWork: Pick<InflightLimit, 'acquire'>,
+): void {
   app.get('/token', async (c) => {
     const answer = await verificationAnswer(services, c.req.header('authorization'));
     return oauthResponse(c, answer.body, answer.status);
@@ -83,13 +92,25 @@ export function tokenRoutes(app: Hono, services: Services): void {
         'The code is not one this server issued, and "me" is missing: send the profile URL (in the body or as ?me= on the token endpoint URL) so the code can be verified with its authorization endpoint.',
       );
     }
-    const issued = await exchangeWithTrustedEndpoint(services, {
-      code,
-      clientId,
-      redirectUri: redirectUri.url,
-      me,
-      codeVerifier,
-    });
+    const release = exchangeWork.acquire(c);
+    if (release === undefined) {
+      throw new TemporarilyUnavailable(
+        'Too many code exchanges at once from your address; wait for the others to finish, then try again.',
+        INFLIGHT_RETRY_AFTER,
+      );
+    }
+    let issued: Awaited<ReturnType<typeof exchangeWithTrustedEndpoint>>;
+    try {
+      issued = await exchangeWithTrustedEndpoint(services, {
+        code,
+        clientId,
+        redirectUri: redirectUri.url,
+        me,
+        codeVerifier,
+      });
+    } finally {
+      release();
+    }
     services.logger.info(
       { event: 'token.issued', mode: 'mintoken', me: issued.me, client_id: clientId, scope: issued.scope },
       'access token issued',

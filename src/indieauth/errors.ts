@@ -68,6 +68,17 @@ export class InvalidScope extends OAuthError {
 }
 
 /**
+ * Too much at once from one address (SECURITY R4): 429 with `Retry-After` (RFC 6585 §4), and the
+ * error code RFC 6749 §4.1.2.1 gives for a server that cannot take the request now.
+ */
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(description: string, retryAfterSeconds: string) {
+    super('temporarily_unavailable', description, 429);
+    this.headers['Retry-After'] = retryAfterSeconds;
+  }
+}
+
+/**
  * RFC 6750 §3.1: a missing token gets a bare challenge (no error code); a bad one gets
  * `error="invalid_token"`. Both are 401.
  */

@@ -30,3 +30,9 @@ export async function isTrustedEndpoint(db: Kysely<Database>, url: string): Prom
     .executeTakeFirst();
   return row !== undefined;
 }
+
+/** Whether the operator trusts any endpoint at all: without one, no outside code can be exchanged. */
+export async function hasTrustedEndpoints(db: Kysely<Database>): Promise<boolean> {
+  const row = await db.selectFrom('trusted_endpoints').select('url').limit(1).executeTakeFirst();
+  return row !== undefined;
+}

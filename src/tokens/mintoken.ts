@@ -19,7 +19,7 @@ import { validateProfileUrl } from '../indieauth/urls.js';
 import type { Fetcher } from '../net/types.js';
 import type { Store } from '../store/db.js';
 import { findRedeemedCode, recordRedeemedCode } from '../store/tokens.js';
-import { isTrustedEndpoint } from '../store/trusted-endpoints.js';
+import { hasTrustedEndpoints, isTrustedEndpoint } from '../store/trusted-endpoints.js';
 import type { AccessTokenService, IssuedToken } from './access-tokens.js';
 import type { GrantService } from './grants.js';
 import { randomId, sha256 } from './secrets.js';
@@ -64,6 +64,14 @@ export async function exchangeWithTrustedEndpoint(
   if (!me.ok) throw new InvalidRequest(`"me" is not a valid profile URL: ${me.reason}`);
   const permitted = await deps.clientPolicy.check(request.clientId);
   if (!permitted.ok) throw new InvalidGrant(permitted.reason);
+  // Before anything is fetched: with nothing trusted, no `me` can lead anywhere, and a stranger's
+  // request must not make this server fetch the site it names.
+  if (!(await hasTrustedEndpoints(deps.store.db))) {
+    throw new InvalidGrant(
+      'This server did not issue this code, and it accepts no codes from other authorization endpoints. ' +
+        'Its operator can trust one with `latchkey trust add URL`.',
+    );
+  }
 
   const server = await discoverServer(deps, me.url);
   const endpoint = server.authorizationEndpoint;

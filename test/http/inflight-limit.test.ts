@@ -5,10 +5,11 @@
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../../src/config.js';
-import { inflightLimit } from '../../src/http/inflight-limit.js';
+import { DEFAULT_EXCHANGE_INFLIGHT, inflightLimit } from '../../src/http/inflight-limit.js';
 import { silentLogger } from '../../src/log.js';
 import { FetchError, type Fetcher } from '../../src/net/types.js';
 import { type RunningServer, startServer } from '../../src/server.js';
+import { addTrustedEndpoint } from '../../src/store/trusted-endpoints.js';
 
 function gate() {
   let open!: () => void;
@@ -113,5 +114,77 @@ describe('in-flight limit (SECURITY R4)', () => {
       const statuses = (await Promise.all([...first, other])).map((r) => r.status);
       expect(statuses.filter((status) => status === 429)).toEqual([]);
     }, 60_000);
+
+    /** A Mintoken-mode exchange of a code this server never issued, for the site `me`. */
+    const exchange = (base: string, me: string, ip: string) =>
+      fetch(`${base}token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code: 'someone-elses-code',
+          client_id: 'https://app.example/',
+          redirect_uri: 'https://app.example/callback',
+          me,
+        }),
+      });
+
+    it(`R4: POST /token — ${DEFAULT_EXCHANGE_INFLIGHT} Mintoken exchanges discovering at once from one address, the next refused (429 JSON), another address served`, async () => {
+      const release = gate();
+      const fetched: string[] = [];
+      const fetcher: Fetcher = async (url) => {
+        fetched.push(String(url));
+        await release.opened;
+        throw new FetchError('network', 'the connection was refused', url);
+      };
+      server = await startServer(testConfig({ host: '127.0.0.1', port: 0, trustProxy: ['127.0.0.1'] }), {
+        logger: silentLogger(),
+        fetcher,
+      });
+      await addTrustedEndpoint(server.services.store.db, 'https://selfauth.example/auth');
+      const base = server.url;
+      const site = (n: number) => `https://site${n}.example/`;
+
+      const first = Array.from({ length: DEFAULT_EXCHANGE_INFLIGHT }, (_, n) =>
+        exchange(base, site(n), '198.51.100.7'),
+      );
+      await expect.poll(() => fetched.length, { timeout: 30_000 }).toBe(DEFAULT_EXCHANGE_INFLIGHT);
+      const refused = await exchange(base, site(100), '198.51.100.7');
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toEqual({
+        error: 'temporarily_unavailable',
+        error_description:
+          'Too many code exchanges at once from your address; wait for the others to finish, then try again.',
+      });
+      expect(fetched).not.toContain(site(100));
+      const other = exchange(base, site(200), '198.51.100.8');
+      await expect.poll(() => fetched.length, { timeout: 30_000 }).toBe(DEFAULT_EXCHANGE_INFLIGHT + 1);
+
+      release.open();
+      const statuses = (await Promise.all([...first, other])).map((r) => r.status);
+      expect(statuses).toEqual(Array(DEFAULT_EXCHANGE_INFLIGHT + 1).fill(400));
+      // The places are given back: the address may exchange again.
+      expect((await exchange(base, site(300), '198.51.100.7')).status).toBe(400);
+      expect(fetched).toContain(site(300));
+    }, 60_000);
+
+    it('R4: POST /token — with no authorization endpoint trusted, an outside code is refused before anything is fetched', async () => {
+      const fetched: string[] = [];
+      const fetcher: Fetcher = async (url) => {
+        fetched.push(String(url));
+        throw new FetchError('network', 'the connection was refused', url);
+      };
+      server = await startServer(testConfig({ host: '127.0.0.1', port: 0 }), {
+        logger: silentLogger(),
+        fetcher,
+      });
+      const res = await exchange(server.url, 'https://slow-and-huge.example/', '198.51.100.9');
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: string; error_description: string };
+      expect(body.error).toBe('invalid_grant');
+      expect(body.error_description).toContain('accepts no codes from other authorization endpoints');
+      expect(fetched).toEqual([]);
+    });
   });
 });
