@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { acceptVouchedMe, type RedemptionRule, serverDifferences, vouchingServer } from './remote-code.js';
 
-type Named = { issuer?: string; authorizationEndpoint?: string; tokenEndpoint?: string };
+type Named = { issuer?: string; authorizationEndpoint?: string; tokenEndpoint?: string; me?: string };
 
 const VICTIM: Named = {
   authorizationEndpoint: 'https://idp.example/auth',
@@ -29,6 +29,8 @@ function accept(expectedSite: Named, sites: Record<string, Named>, returned: str
       const site = sites[me];
       if (!site) throw new Error('not found');
       return {
+        // Where discovery ended: the site itself unless it redirects permanently elsewhere.
+        me: site.me ?? me,
         issuer: site.issuer,
         authorizationEndpoint: site.authorizationEndpoint,
         tokenEndpoint: site.tokenEndpoint,
@@ -43,6 +45,18 @@ describe('remote code: accepting the me a server vouches for (SECURITY F1, F10)'
     const { result, looked } = accept(VICTIM, {}, 'https://Attacker.example', 'token-endpoint');
     await expect(result).resolves.toBe('https://attacker.example/');
     expect(looked).toEqual([]);
+  });
+
+  it('F3: a vouched URL that permanently redirects elsewhere stands for where it leads', async () => {
+    // The attacker's server vouches for a link shortener's URL that redirects to the attacker's
+    // other site, which names the same server: the identity is that other site, never the shortener.
+    const { result } = accept(
+      VICTIM,
+      { 'https://short.example/abc': { ...VICTIM, me: 'https://attacker-two.example/' } },
+      'https://short.example/abc',
+      'token-endpoint',
+    );
+    await expect(result).resolves.toBe('https://attacker-two.example/');
   });
 
   it('F10: another site must name the same redemption endpoint, not only the authorization endpoint', async () => {

@@ -154,22 +154,29 @@ export interface AcceptVouchedMe {
   server: VouchingServer;
   rule: RedemptionRule;
   /** Discovers a site (PROTOCOL §5). */
-  discover(me: string): Promise<Pick<SiteDiscovery, 'issuer' | 'authorizationEndpoint' | 'tokenEndpoint'>>;
+  discover(
+    me: string,
+  ): Promise<Pick<SiteDiscovery, 'me' | 'issuer' | 'authorizationEndpoint' | 'tokenEndpoint'>>;
 }
 
 /**
  * The `me` to accept from a vouching server, or a RemoteCodeError. The expected site is accepted as
  * it is; another site only after rediscovery shows it names the same issuer, authorization endpoint
- * and redemption endpoint (SECURITY F1, F10).
+ * and redemption endpoint (SECURITY F1, F10), and then as the URL that rediscovery ended at: a
+ * permanent redirect moves the identity (SECURITY F3), so a vouched URL that redirects elsewhere
+ * (a link shortener, someone's open redirect) stands for where it leads, exactly as a sign-in
+ * started with it would.
  */
 export async function acceptVouchedMe(input: AcceptVouchedMe): Promise<string> {
   const returned = validateProfileUrl(input.returned);
   if (!returned.ok)
     throw new RemoteCodeError(`The server answered with an invalid "me": ${returned.reason}.`);
   if (returned.url === input.expected) return returned.url;
+  let site: Awaited<ReturnType<AcceptVouchedMe['discover']>>;
   let other: VouchingServer | undefined;
   try {
-    other = vouchingServer(await input.discover(returned.url), input.rule);
+    site = await input.discover(returned.url);
+    other = vouchingServer(site, input.rule);
   } catch (error) {
     const why = error instanceof Error ? error.message : 'it could not be read';
     throw new RemoteCodeError(`The server vouched for ${returned.url}, which could not be checked: ${why}`);
@@ -180,5 +187,11 @@ export async function acceptVouchedMe(input: AcceptVouchedMe): Promise<string> {
       `The server vouched for ${returned.url}, but ${differences.join(', and ')}, so it cannot vouch for that site.`,
     );
   }
-  return returned.url;
+  const moved = validateProfileUrl(site.me);
+  if (!moved.ok) {
+    throw new RemoteCodeError(
+      `The server vouched for ${returned.url}, which leads to ${site.me}, not a valid profile URL: ${moved.reason}.`,
+    );
+  }
+  return moved.url;
 }
