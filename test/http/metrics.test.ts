@@ -11,6 +11,7 @@ import { Events } from '../../src/events.js';
 import { s256 } from '../../src/indieauth/pkce.js';
 import type { RunningServer } from '../../src/server.js';
 import { insertCode } from '../../src/store/codes.js';
+import { addTrustedEndpoint } from '../../src/store/trusted-endpoints.js';
 import { randomToken, sha256 } from '../../src/tokens/secrets.js';
 import { clientApp, type FixtureWeb, homepage, startFixtureWeb } from '../fixtures/sites.js';
 import { RawClient } from '../helpers/raw-client.js';
@@ -227,7 +228,9 @@ describe.each(storeTargets)('GET /metrics on $name', (target) => {
     expect((await call('/revoke', form({ token: refreshed.access_token }))).status).toBe(200);
     expect((await call('/revoke', form({ token: refreshed.refresh_token }))).status).toBe(200);
 
-    // 7. A Mintoken-mode exchange whose discovery cannot connect: one `network` fetch.
+    // 7. A Mintoken-mode exchange whose discovery cannot connect: one `network` fetch (the server
+    // trusts an endpoint, else the exchange is refused before any fetch).
+    await addTrustedEndpoint(server.services.store.db, 'http://down.test/auth');
     const down = await call(
       '/token',
       form({ code: 'x', client_id: CLIENT, redirect_uri: REDIRECT, me: 'http://down.test/' }),
