@@ -35,7 +35,7 @@ export function buildApp(services: Services): Hono {
   const clientIp = clientIpResolver(services.config.trustProxy);
   const signInWork = inflightLimit({ max: DEFAULT_SIGNIN_INFLIGHT, clientIp }).middleware;
   const exchangeWork = inflightLimit({ max: DEFAULT_EXCHANGE_INFLIGHT, clientIp });
-  app.on('GET', ['/authorize', '/auth', '/signin/:id/callback'], signInWork);
+  app.on('GET', ['/authorize', '/auth', '/signin/:id/callback', '/signin/:id/callback/:server'], signInWork);
   app.on('POST', ['/signin/site', '/signin/choose', '/signin/step/:kind'], signInWork);
 
   pageRoutes(app, services);

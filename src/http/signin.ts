@@ -195,7 +195,8 @@ export function signInRoutes(app: Hono, services: Services): void {
 
   // Upstream servers (a person's own IndieAuth server, a provider) send the browser back here, one
   // route for every method: `state` is the method's single-use step token `<id>.callback` (E5).
-  app.get('/signin/:id/callback', async (c) => {
+  // Providers anyone may name (Mastodon) get a redirect URI per server, `…/callback/<server>`.
+  app.on('GET', ['/signin/:id/callback', '/signin/:id/callback/:server'], async (c) => {
     const handle = session(c);
     const kind = `${c.req.param('id')}.callback`;
     if (!signIn.isMethodStep(kind)) return refuse(c, handle, 'There is no such sign-in method.');
@@ -203,7 +204,14 @@ export function signInRoutes(app: Hono, services: Services): void {
     if (!parsed.ok)
       return refuse(c, handle, `The answer from the sign-in provider was malformed: ${parsed.reason}`);
     const input = parsed.params;
-    const screen = await signIn.methodStep(handle, kind, input.get('state') ?? '', input, clientIp(c));
+    const screen = await signIn.methodStep(
+      handle,
+      kind,
+      input.get('state') ?? '',
+      input,
+      clientIp(c),
+      c.req.param('server'),
+    );
     return show(c, handle, screen, 'get');
   });
 

@@ -252,7 +252,7 @@ export function oauthProviderMethod(spec: OAuthProviderSpec, deps: OAuthProvider
       let accessToken: string;
       try {
         client = await spec.client(instance);
-        accessToken = await deps.upstream.finish(spec.id, client, state.verifier, input);
+        accessToken = await deps.upstream.finish(spec.id, client, state.verifier, input, ctx.callbackServer);
       } catch (error) {
         if (
           oauthErrorCode(error) === 'invalid_client' &&

@@ -376,12 +376,15 @@ export class SignInService {
     step: string,
     input: ReadonlyMap<string, string>,
     clientIp: string,
+    callbackServer?: string,
   ): Promise<Screen> {
     const method = this.stepKinds.get(kind);
     if (!method) return STALE;
     const attempt = await this.attempts.takeStep(session.current.hash, kind, step, ['proving']);
     if (!attempt || attempt.method !== method.id) return STALE;
-    const outcome = await method.step(this.methodContext(method, attempt, clientIp), kind, input);
+    const ctx = this.methodContext(method, attempt, clientIp);
+    ctx.callbackServer = callbackServer;
+    const outcome = await method.step(ctx, kind, input);
     return this.afterStep(session, attempt, outcome);
   }
 

@@ -136,6 +136,12 @@ export interface MethodContext<S> {
   saveState(state: S): Promise<void>;
   /** The client's IP, for per-IP limits. */
   clientIp: string;
+  /**
+   * On a callback, the server segment of the address the browser came back to
+   * (`/signin/<id>/callback/<server>`; undefined for `/signin/<id>/callback`): see
+   * OAuthClient.callbackServer.
+   */
+  callbackServer?: string | undefined;
 }
 
 /**

@@ -32,6 +32,13 @@ export interface OAuthClient {
   auth?: 'post' | 'basic';
   /** Extra token-request parameters: Mastodon's docs want the authorized `scope` repeated there. */
   tokenParameters?: Record<string, string>;
+  /**
+   * For providers where anyone may name the server (Mastodon): a redirect URI of this server's own,
+   * `<callback>/<callbackServer>` (RFC 9700 §4.4.2.2, mix-up defence). The answer must come back
+   * to it, so a code that a hostile server's page sent the person to get from their real server
+   * comes back to that real server's address and is never handed to the hostile one.
+   */
+  callbackServer?: string;
 }
 
 /** A refusal in plain words that names the provider (PROTOCOL §9.1: never a 500). */
@@ -80,6 +87,15 @@ export function customFetch(fetcher: Fetcher): OAuthFetch {
   };
 }
 
+/** Whether two URLs share scheme, host and port; false when either is not a URL. */
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
+}
+
 function server(client: OAuthClient): oauth.AuthorizationServer {
   return {
     issuer: client.issuer,
@@ -113,6 +129,14 @@ export class UpstreamOAuth {
     return new URL(`signin/${methodId}/callback`, this.issuer).href;
   }
 
+  /** The redirect URI for `client`: the method's callback, with the server's own segment if it has one. */
+  redirectUri(methodId: string, client: Pick<OAuthClient, 'callbackServer'>): string {
+    const callback = this.callbackUrl(methodId);
+    return client.callbackServer === undefined
+      ? callback
+      : `${callback}/${encodeURIComponent(client.callbackServer)}`;
+  }
+
   private options(url: string) {
     return {
       [oauth.customFetch]: customFetch(this.fetcher),
@@ -131,7 +155,7 @@ export class UpstreamOAuth {
     const url = new URL(client.authorizationEndpoint);
     url.searchParams.set('response_type', 'code');
     url.searchParams.set('client_id', client.clientId);
-    url.searchParams.set('redirect_uri', this.callbackUrl(methodId));
+    url.searchParams.set('redirect_uri', this.redirectUri(methodId, client));
     url.searchParams.set('state', state);
     url.searchParams.set('code_challenge', s256(verifier));
     url.searchParams.set('code_challenge_method', 'S256');
@@ -145,22 +169,40 @@ export class UpstreamOAuth {
    * token endpoint. Returns the access token; throws UpstreamError in plain words.
    */
   /**
-   * The callback before any redemption (RFC 6749 §4.1.2): the provider's error in plain words, the
-   * `iss` rule of RFC 9207 §2.4 (a known issuer must match; a server that advertises `iss` must
-   * send it; an unknown issuer cannot be checked), and the verifier opened. Shared by the providers
-   * and by delegation to a person's own IndieAuth server.
+   * The callback before any redemption (RFC 6749 §4.1.2), with the mix-up defences of RFC 9700
+   * §4.4: the answer came back to this server's own redirect URI (`returnedTo`: the server segment
+   * of the address the browser came back to, see `callbackServer`); the `iss` rule of RFC 9207 §2.4
+   * (a known issuer must match; a server that advertises `iss` must send it; an `iss` nothing led
+   * us to expect must at least be the authorization endpoint's origin, so a real server's answer
+   * relayed through a hostile one is refused); then the provider's error in plain words, and the
+   * verifier opened. Shared by the providers and by delegation to a person's own IndieAuth server.
    */
   readCallback(
     client: OAuthClient,
     sealedVerifier: string,
     callback: ReadonlyMap<string, string>,
+    returnedTo: string | undefined,
   ): { params: URLSearchParams; verifier: string } {
+    if (returnedTo !== client.callbackServer) {
+      throw new UpstreamError(
+        `The answer came back to the address for another server than ${client.name}, so it was refused.`,
+      );
+    }
     const verifier = openSecret(VERIFIER_PURPOSE, sealedVerifier, this.secrets);
     if (verifier === undefined) throw new UpstreamError('This sign-in can no longer be finished here.');
     const iss = callback.get('iss');
     if (iss !== undefined && client.expectedIssuer !== undefined && iss !== client.expectedIssuer) {
       throw new UpstreamError(
         `The answer came from the issuer ${iss.slice(0, 200)}, not from ${client.expectedIssuer}, so it was refused.`,
+      );
+    }
+    if (
+      iss !== undefined &&
+      client.expectedIssuer === undefined &&
+      !sameOrigin(iss, client.authorizationEndpoint)
+    ) {
+      throw new UpstreamError(
+        `The answer came from the issuer ${iss.slice(0, 200)}, not from ${new URL(client.authorizationEndpoint).origin} where you were sent, so it was refused.`,
       );
     }
     if (iss === undefined && client.issRequired) {
@@ -198,8 +240,9 @@ export class UpstreamOAuth {
     client: OAuthClient,
     sealedVerifier: string,
     callback: ReadonlyMap<string, string>,
+    returnedTo: string | undefined,
   ): Promise<string> {
-    const { params, verifier } = this.readCallback(client, sealedVerifier, callback);
+    const { params, verifier } = this.readCallback(client, sealedVerifier, callback, returnedTo);
     const as = server(client);
     const registered: oauth.Client = { client_id: client.clientId };
     try {
@@ -208,7 +251,7 @@ export class UpstreamOAuth {
         registered,
         clientAuth(client),
         params,
-        this.callbackUrl(methodId),
+        this.redirectUri(methodId, client),
         verifier,
         {
           ...this.options(client.tokenEndpoint),

@@ -154,7 +154,8 @@ ${Object.entries(hidden)
       `${issuer}signin/choose`,
       'https://toot.test/oauth/authorize',
       'https://toot.test/oauth/authorize',
-      `${issuer}signin/mastodon/callback`,
+      // The server's own callback (mix-up defence, RFC 9700 §4.4.2.2).
+      `${issuer}signin/mastodon/callback/toot.test`,
       REDIRECT,
     ]);
     const params = new URL(page.url()).searchParams;

@@ -590,6 +590,35 @@ describe.each(storeTargets)('authorization endpoint and sign-in security ($name)
     expect(web.idp.redemptions.at(-1)?.get('client_id')).toBe(ISSUER);
   });
 
+  it('E6 mix-up (RFC 9700 §4.4): a site naming its server only by legacy rels gets answers only from that server’s origin', async () => {
+    // No metadata, so no issuer is known; a real server relayed through this site's endpoints would
+    // answer with its own iss. An iss from the origin the person was sent to is that server's.
+    web.page(
+      'http://carol.test/',
+      homepage(
+        'Carol',
+        '<link rel="authorization_endpoint" href="http://idp.test/auth"><link rel="token_endpoint" href="http://idp.test/token">',
+      ),
+    );
+    const redemptions = web.idp.redemptions.length;
+    web.idp.iss = 'http://other.test/';
+    const relayed = await walker.get(authorizeUrl({ me: 'http://carol.test/' }));
+    const page = await walker.get((await web.visit(relayed.location ?? '')).location ?? '');
+    expect(page.status).toBe(400);
+    expect(page.text).toContain(
+      'The answer came from the issuer http://other.test/, not from http://idp.test',
+    );
+    expect(web.idp.redemptions.length).toBe(redemptions);
+
+    for (const iss of ['http://idp.test/', undefined]) {
+      web.idp.iss = iss;
+      const browser = new Walker(t.app);
+      const start = await browser.get(authorizeUrl({ me: 'http://carol.test/' }));
+      const done = await browser.get((await web.visit(start.location ?? '')).location ?? '');
+      expect(redirectParams(done).get('code'), String(iss)).toBeTruthy();
+    }
+  });
+
   it('F1: another me from the person’s server is accepted only if it names the same authorization endpoint', async () => {
     web.page(
       'http://carol.test/',

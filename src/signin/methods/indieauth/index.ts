@@ -135,7 +135,12 @@ export function indieAuthMethod(options: IndieAuthMethodOptions): Method<IndieAu
         return failed('This sign-in can no longer be finished here (its saved state is unreadable).');
       let me: string;
       try {
-        const { params, verifier } = upstream.readCallback(clientOf(server, state), state.verifier, input);
+        const { params, verifier } = upstream.readCallback(
+          clientOf(server, state),
+          state.verifier,
+          input,
+          ctx.callbackServer,
+        );
         const verdict = await redeemRemoteCode(fetcher, server.redemptionEndpoint, {
           grant_type: 'authorization_code',
           code: params.get('code') ?? '',

@@ -8,7 +8,9 @@
  *   is offered only once the host answers `GET /api/v1/instance` like a Mastodon-API server, or its
  *   nodeinfo 2.x names such software. Probes run concurrently (the registry recognises all links at
  *   once), are coalesced per host and cached in memory (10 min when it is one, 1 min when not).
- * - Registration: `POST /api/v1/apps` with `client_name`, `redirect_uris` = the callback, `scopes` =
+ * - Registration: `POST /api/v1/apps` with `client_name`, `redirect_uris` = the host's own callback
+ *   (`ISSUER/signin/mastodon/callback/<host>`: anyone may name a server, so an answer must say by
+ *   its address which server it is for, RFC 9700 §4.4.2.2), `scopes` =
  *   `profile` (Mastodon 4.3+: only verify_credentials) or, when the server refuses that scope (older
  *   Mastodon answers 422), `read:accounts`, and `website` = ISSUER. `client_id` and the sealed
  *   `client_secret` are stored per host (SECURITY D7) and reused; a registration the token endpoint
@@ -274,7 +276,8 @@ class Registrations {
 
   constructor(
     private readonly deps: ProviderDeps,
-    private readonly callback: string,
+    /** The redirect URI registered for a host: one per host (OAuthClient.callbackServer). */
+    private readonly callback: (host: string) => string,
   ) {}
 
   async get(host: string): Promise<Registration> {
@@ -283,7 +286,7 @@ class Registrations {
       const clientSecret = openSecret(SECRET_PURPOSE, row.client_secret_sealed, this.deps.secrets);
       // A registration for another callback (LATCHKEY_URL changed) or sealed under a key that is no
       // longer configured cannot be used: register again.
-      if (row.redirect_uri === this.callback && clientSecret !== undefined)
+      if (row.redirect_uri === this.callback(host) && clientSecret !== undefined)
         return { clientId: row.client_id, clientSecret, scopes: row.scopes };
       await forgetMastodonApp(this.deps.store.db, host);
     }
@@ -301,7 +304,7 @@ class Registrations {
   private async post(host: string, scopes: string) {
     const body = new URLSearchParams({
       client_name: `Latchkey (${new URL(this.deps.config.publicUrl).host})`,
-      redirect_uris: this.callback,
+      redirect_uris: this.callback(host),
       scopes,
       website: this.deps.config.publicUrl,
     });
@@ -338,7 +341,7 @@ class Registrations {
     if (!app) throw refused('its answer was not an application with a client_id and client_secret');
     const stored = await putMastodonApp(this.deps.store.db, {
       host,
-      redirect_uri: this.callback,
+      redirect_uri: this.callback(host),
       scopes,
       client_id: app.client_id,
       client_secret_sealed: sealSecret(SECRET_PURPOSE, app.client_secret, this.deps.secrets),
@@ -355,7 +358,9 @@ class Registrations {
 /** The Mastodon spec: no configuration, every Mastodon-API instance (PROTOCOL §9.1). */
 export function mastodonSpec(deps: ProviderDeps): OAuthProviderSpec {
   const probe = new InstanceProbe(deps.fetcher, deps.clock);
-  const registrations = new Registrations(deps, deps.upstream.callbackUrl(MASTODON));
+  const registrations = new Registrations(deps, (host) =>
+    deps.upstream.redirectUri(MASTODON, { callbackServer: host }),
+  );
   // The scope registered per host, for the authorization request that follows `client()`.
   const scopes = new Map<string, string>();
   const base = (instance: ProviderInstance) => `https://${instance.host}`;
@@ -405,6 +410,8 @@ export function mastodonSpec(deps: ProviderDeps): OAuthProviderSpec {
         clientSecret: registration.clientSecret,
         auth: 'post',
         tokenParameters: { scope: registration.scopes },
+        // Anyone may name a Mastodon server: each gets its own redirect URI (mix-up defence).
+        callbackServer: instance.host,
       };
     },
 

@@ -21,7 +21,8 @@ import { sealSecret } from '../../../tokens/secrets.js';
 import { PROBE_TTL, parseMastodonLink } from './index.js';
 
 const ISSUER = 'https://login.test/';
-const CALLBACK = `${ISSUER}signin/mastodon/callback`;
+/** social.test's own callback: each Mastodon server gets one (mix-up defence, RFC 9700 §4.4.2.2). */
+const CALLBACK = `${ISSUER}signin/mastodon/callback/social.test`;
 const CLIENT = 'http://app.test/';
 const REDIRECT = 'http://app.test/callback';
 const VERIFIER = `${'m'.repeat(20)}${'N'.repeat(23)}`;
@@ -320,6 +321,7 @@ describe.each(storeTargets)('Mastodon sign-in ($name)', (target) => {
 
   it.each([
     ['made for another callback (LATCHKEY_URL changed)', 'https://old.test/signin/mastodon/callback', true],
+    ['made for the callback all servers once shared', `${ISSUER}signin/mastodon/callback`, true],
     ['sealed under a key no longer configured', CALLBACK, false],
   ])('a stored registration %s is replaced by a new one', async (_why, redirectUri, sealable) => {
     await putMastodonApp(t.services.store.db, {
@@ -553,6 +555,47 @@ describe.each(storeTargets)('Mastodon sign-in ($name)', (target) => {
     expect(mastodon.tokenRequests.length).toBe(tokensBefore);
     // The rightful browser can still finish its own sign-in.
     codeFrom(await other.get(stolen.href));
+  });
+
+  it("mix-up (RFC 9700 §4.4): an answer that comes back to another server's address is refused before its code goes anywhere", async () => {
+    for (const path of ['/signin/mastodon/callback/toot.test', '/signin/mastodon/callback']) {
+      walker = new Walker(t.app);
+      const back = new URL(await mastodon.approve((await toMastodon()).href));
+      const tokensBefore = mastodon.tokenRequests.length;
+      back.pathname = path;
+      const page = await walker.get(back.href);
+      expect(page.text, path).toContain(
+        'The answer came back to the address for another server than social.test',
+      );
+      expect(mastodon.tokenRequests.length, path).toBe(tokensBefore);
+    }
+  });
+
+  it("mix-up (RFC 9700 §4.4): a hostile server relaying the person to their real server never gets the real server's code", async () => {
+    // The attacker runs toot.test, whose account links back to the attacker's site. Latchkey has a
+    // registration at the victim's server social.test already (any earlier sign-in made it).
+    codeFrom(await comeBack(await toMastodon()));
+    const attackerSite = 'http://evil.test/';
+    mastodon.addAccount('toot.test', {
+      username: 'mallory',
+      note: '',
+      fields: [{ name: 'Website', value: linkHtml(attackerSite) }],
+    });
+    web.page(attackerSite, homepage('Mallory', '<a rel="me" href="https://toot.test/@mallory">Mastodon</a>'));
+    walker = new Walker(t.app);
+    const toAttacker = await toMastodon({}, attackerSite);
+    expect(toAttacker.host).toBe('toot.test');
+    // toot.test sends the person on to social.test with Latchkey's registration there and the state
+    // of the sign-in at toot.test; the person approves Latchkey at their own server.
+    const relayed = new URL('https://social.test/oauth/authorize');
+    for (const [key, value] of toAttacker.searchParams) relayed.searchParams.set(key, value);
+    relayed.searchParams.set('client_id', mastodon.apps[0]?.clientId ?? '');
+    relayed.searchParams.set('redirect_uri', CALLBACK);
+    const back = new URL(await mastodon.approve(relayed.href));
+    expect(back.origin + back.pathname).toBe(CALLBACK);
+    const page = await walker.get(back.href);
+    expect(page.text).toContain('The answer came back to the address for another server than toot.test');
+    expect(mastodon.tokenRequests.filter((one) => one.host === 'toot.test')).toEqual([]);
   });
 
   it('D7: the client secret (and the PKCE verifier, the provider token) are not stored in clear', async () => {
