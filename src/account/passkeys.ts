@@ -331,13 +331,22 @@ export class PasskeyService {
     if (namesThisServer(site, this.options.issuer))
       return { ok: true, via: { method: session.method, link: null } };
     const candidates = await this.options.candidatesFor(site);
-    const found = candidates.find((candidate) => candidate.method === session.method);
-    if (!found)
+    const found = candidates.filter((candidate) => candidate.method === session.method);
+    const [only] = found;
+    if (only === undefined)
       return {
         ok: false,
         reason: `${displayUrl(session.me)} no longer shows the link you signed in with. ${SIGN_IN_AGAIN}`,
       };
-    return { ok: true, via: { method: session.method, link: found.link } };
+    // The passkey stays tied to the link that proved the site, and the sign-in does not say which of
+    // several links of its method that was: tying it to the wrong one would let a passkey made by
+    // the holder of one link outlive that link's removal (E9).
+    if (found.length > 1)
+      return {
+        ok: false,
+        reason: `${displayUrl(session.me)} shows ${found.length} links for the way you signed in, so Latchkey cannot tell which one is yours, and a passkey must stay tied to it. Sign in with a way your site shows only once, then add the passkey.`,
+      };
+    return { ok: true, via: { method: session.method, link: only.link } };
   }
 }
 

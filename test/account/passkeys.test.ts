@@ -192,6 +192,36 @@ for (const target of storeTargets) {
       expect((await authenticate(await answer())).ok).toBe(true);
     });
 
+    it('E9 a site showing two links for the way the person signed in: no passkey, since the proving one is unknown', async () => {
+      // Bob holds one of the two PGP keys Carol's site lists; a passkey tied to the other would keep
+      // working after Carol removed his.
+      const pgp = session();
+      pgp.method = 'pgp';
+      const keys = (...names: string[]) =>
+        names.map((name) => `<link rel="pgpkey" href="${CAROL}${name}.asc">`).join('');
+      web.page(CAROL, homepage('Carol', keys('carol', 'bob')));
+      const registerAs = async (s: AccountSession) => {
+        const options = await passkeys.registrationOptions(s);
+        if (!options.ok) throw new Error(options.reason);
+        return passkeys.register(s, JSON.stringify(key.register(options.options.challenge)), 'Soft');
+      };
+      try {
+        refused(await registerAs(pgp), 'shows 2 links for the way you signed in');
+        expect(await passkeys.list(CAROL)).toEqual([]);
+        web.page(CAROL, homepage('Carol', keys('carol')));
+        expect((await registerAs(pgp)).ok).toBe(true);
+        expect((await passkeys.list(CAROL))[0]?.registeredVia).toEqual({
+          method: 'pgp',
+          link: `${CAROL}carol.asc`,
+        });
+      } finally {
+        web.page(
+          CAROL,
+          homepage('Carol', '<link rel="authorization_endpoint" href="https://login.test/auth">'),
+        );
+      }
+    });
+
     it('E9 a registration made on another origin, or for another RP ID, or without UV is refused and stores nothing', async () => {
       for (const origin of ['https://evil.test', 'http://login.test', 'https://login.test:8443']) {
         refused(await register({ origin }), 'made on another website (its origin');
