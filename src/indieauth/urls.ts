@@ -120,8 +120,14 @@ function fragmentOrUserinfoReason(parts: RawParts): string | undefined {
   return undefined;
 }
 
+/**
+ * A `.` or `..` segment, also one hidden from the URL parser that a web server may still resolve:
+ * behind an encoded slash or backslash (`/~alice/%2e%2e%2f~mallory/`: servers that decode `%2F`
+ * first serve `/~mallory/`), or before path parameters (`..;x`, which Java servers read as `..`).
+ * On a host shared by many people such a URL names someone else's page.
+ */
 function hasDotSegment(path: string): boolean {
-  return path.split('/').some((segment) => DOT_SEGMENT.test(segment));
+  return path.split(/\/|\\|%2f|%5c/i).some((segment) => DOT_SEGMENT.test(segment.split(';')[0] ?? ''));
 }
 
 /**

@@ -103,8 +103,19 @@ describe('F2: invalid profile URLs are refused', () => {
     ['https://example.com/./bar', 'single dot'],
     ['https://example.com/foo/%2e', 'trailing %2e'],
     ['https://example.com/..', 'trailing ..'],
-  ])('dot segments, also percent-encoded: %s (%s)', (url) => {
+    ['https://host.example/~alice/%2e%2e%2f~mallory/', 'behind an encoded slash'],
+    ['https://host.example/~alice/..%2F~mallory/', 'behind an encoded slash, upper case'],
+    ['https://host.example/~alice/..%5c~mallory/', 'behind an encoded backslash'],
+    ['https://host.example/~alice/..;x/~mallory/', 'before path parameters'],
+  ])('dot segments, also percent-encoded or hidden from the URL parser: %s (%s)', (url) => {
     expect(reasonOf(validateProfileUrl(url))).toMatch(/segment/);
+  });
+
+  it('an encoded slash that hides no dot segment is a path like any other', () => {
+    expect(validateProfileUrl('https://host.example/a%2Fb/')).toEqual({
+      ok: true,
+      url: 'https://host.example/a%2Fb/',
+    });
   });
 
   it.each([
