@@ -27,10 +27,10 @@ export interface InflightLimit {
   /** For the sign-in routes: a 429 page when the request's address is at the limit. */
   middleware: MiddlewareHandler;
   /**
-   * Takes one place for the request's address: the function that gives it back (call it once,
-   * when the work is done), or undefined when the address is at the limit.
+   * Runs `work` holding one place for the request's address, giving it back when `work` settles;
+   * `refused` instead when the address is at the limit.
    */
-  acquire(c: Context): (() => void) | undefined;
+  run<T>(c: Context, work: () => Promise<T>, refused: () => T): Promise<T>;
   /** Requests in flight for an address now (for tests and metrics). */
   inFlight(ip: string): number;
 }
@@ -54,25 +54,34 @@ export function inflightLimit(options: InflightLimitOptions): InflightLimit {
       else counts.delete(ip);
     };
   };
-  const middleware: MiddlewareHandler = async (c, next) => {
+  const run = async <T>(c: Context, work: () => Promise<T>, refused: () => T): Promise<T> => {
     const release = acquire(c);
-    if (release === undefined) {
-      c.header('Retry-After', INFLIGHT_RETRY_AFTER);
-      return renderError(
-        c,
-        {
-          title: 'Too many sign-ins at once',
-          message: 'Too many sign-ins at once from your address; wait for the others to finish.',
-          next: 'Try again in a few seconds.',
-        },
-        429,
-      );
-    }
+    if (release === undefined) return refused();
     try {
-      await next();
+      return await work();
     } finally {
       release();
     }
   };
-  return { middleware, acquire, inFlight: (ip) => counts.get(ip) ?? 0 };
+  const middleware: MiddlewareHandler = (c, next) =>
+    run<Response | undefined>(
+      c,
+      async () => {
+        await next();
+        return undefined;
+      },
+      () => {
+        c.header('Retry-After', INFLIGHT_RETRY_AFTER);
+        return renderError(
+          c,
+          {
+            title: 'Too many sign-ins at once',
+            message: 'Too many sign-ins at once from your address; wait for the others to finish.',
+            next: 'Try again in a few seconds.',
+          },
+          429,
+        );
+      },
+    );
+  return { middleware, run, inFlight: (ip) => counts.get(ip) ?? 0 };
 }

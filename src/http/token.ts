@@ -19,11 +19,7 @@ import { verificationAnswer } from './token-answers.js';
  * `exchangeWork`: the per-address limit on Mintoken-mode exchanges in flight (SECURITY R4), which
  * discover the `me` they are sent: a stranger must not keep this server fetching sites at will.
  */
-export function tokenRoutes(
-  app: Hono,
-  services: Services,
-  exchangeWork: Pick<InflightLimit, 'acquire'>,
-): void {
+export function tokenRoutes(app: Hono, services: Services, exchangeWork: Pick<InflightLimit, 'run'>): void {
   app.get('/token', async (c) => {
     const answer = await verificationAnswer(services, c.req.header('authorization'));
     return oauthResponse(c, answer.body, answer.status);
@@ -92,25 +88,23 @@ export function tokenRoutes(
         'The code is not one this server issued, and "me" is missing: send the profile URL (in the body or as ?me= on the token endpoint URL) so the code can be verified with its authorization endpoint.',
       );
     }
-    const release = exchangeWork.acquire(c);
-    if (release === undefined) {
-      throw new TemporarilyUnavailable(
-        'Too many code exchanges at once from your address; wait for the others to finish, then try again.',
-        INFLIGHT_RETRY_AFTER,
-      );
-    }
-    let issued: Awaited<ReturnType<typeof exchangeWithTrustedEndpoint>>;
-    try {
-      issued = await exchangeWithTrustedEndpoint(services, {
-        code,
-        clientId,
-        redirectUri: redirectUri.url,
-        me,
-        codeVerifier,
-      });
-    } finally {
-      release();
-    }
+    const issued = await exchangeWork.run(
+      c,
+      () =>
+        exchangeWithTrustedEndpoint(services, {
+          code,
+          clientId,
+          redirectUri: redirectUri.url,
+          me,
+          codeVerifier,
+        }),
+      () => {
+        throw new TemporarilyUnavailable(
+          'Too many code exchanges at once from your address; wait for the others to finish, then try again.',
+          INFLIGHT_RETRY_AFTER,
+        );
+      },
+    );
     services.logger.info(
       { event: 'token.issued', mode: 'mintoken', me: issued.me, client_id: clientId, scope: issued.scope },
       'access token issued',

@@ -382,17 +382,22 @@ export class SignInService {
     if (!method) return STALE;
     const attempt = await this.attempts.takeStep(session.current.hash, kind, step, ['proving']);
     if (!attempt || attempt.method !== method.id) return STALE;
-    const ctx = this.methodContext(method, attempt, clientIp);
-    ctx.callbackServer = callbackServer;
+    const ctx = this.methodContext(method, attempt, clientIp, callbackServer);
     const outcome = await method.step(ctx, kind, input);
     return this.afterStep(session, attempt, outcome);
   }
 
-  private methodContext<S>(method: Method<S>, attempt: Attempt, clientIp: string): MethodContext<S> {
+  private methodContext<S>(
+    method: Method<S>,
+    attempt: Attempt,
+    clientIp: string,
+    callbackServer?: string,
+  ): MethodContext<S> {
     const read = method.state.safeParse(attempt.methodState);
     const ctx: MethodContext<S> = {
       attempt,
       clientIp,
+      callbackServer,
       state: read.success ? read.data : undefined,
       issueStep: (kind) => this.attempts.issueStep(attempt, kind),
       saveState: async (state) => {
